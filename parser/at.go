@@ -9,32 +9,32 @@ import "bytes"
 type ATKind uint8
 
 const (
-	ATNone          ATKind = iota // input consumed, nothing complete yet
-	ATOK                          // "OK": final result
-	ATError                       // "ERROR": final result
-	ATFail                        // "FAIL": final result of a failed join (1.x)
-	ATSendOK                      // "SEND OK"
-	ATSendFail                    // "SEND FAIL"
-	ATSendCanceled                // "SEND Canceled" (2.x)
-	ATPrompt                      // the CIPSEND prompt '>' (1.x's trailing space is swallowed)
-	ATRecv                        // "Recv <Len> bytes"
-	ATBusyP                       // "busy p..."
-	ATBusyS                       // "busy s..." (1.x: a send awaits its ACK)
-	ATReady                       // "ready": the firmware (re)booted
-	ATConnect                     // "<Link>,CONNECT"
-	ATClosed                      // "<Link>,CLOSED"
-	ATConnectFail                 // "<Link>,CONNECT FAIL"
-	ATLinkConn                    // "+LINK_CONN:..." with Link, IP, Port; Len holds the status (0 = ok)
-	ATWifiConnected               // "WIFI CONNECTED"
-	ATWifiGotIP                   // "WIFI GOT IP"
-	ATWifiDisconnect              // "WIFI DISCONNECT"
-	ATUnlink                      // "UNLINK" (1.x: AT+CIPCLOSE on a dead link)
-	ATLinkInvalid                 // "link is not valid"
-	ATIPD                         // "+IPD,<Link>,<Len>[,ip,port]:" header; Len payload bytes follow as ATData
-	ATIPDNotify                   // passive-mode "+IPD,<Link>,<Len>": Len bytes wait in the modem
-	ATRecvData                    // "+CIPRECVDATA" header (either generation); Len payload bytes follow as ATData
-	ATData                        // counted payload bytes of the current ATIPD or ATRecvData
-	ATLine                        // any other non-empty line (a command's reply, echo, garbage)
+	ATNone           ATKind = iota // input consumed, nothing complete yet
+	ATOK                           // "OK": final result
+	ATError                        // "ERROR": final result
+	ATFail                         // "FAIL": final result of a failed join (1.x)
+	ATSendOK                       // "SEND OK"
+	ATSendFail                     // "SEND FAIL"
+	ATSendCanceled                 // "SEND Canceled" (2.x)
+	ATPrompt                       // the CIPSEND prompt '>' (1.x's trailing space is swallowed)
+	ATRecv                         // "Recv <Len> bytes"
+	ATBusyP                        // "busy p..."
+	ATBusyS                        // "busy s..." (1.x: a send awaits its ACK)
+	ATReady                        // "ready": the firmware (re)booted
+	ATConnect                      // "<Link>,CONNECT"
+	ATClosed                       // "<Link>,CLOSED"
+	ATConnectFail                  // "<Link>,CONNECT FAIL"
+	ATLinkConn                     // "+LINK_CONN:..." with Link, IP, Port; Len holds the status (0 = ok)
+	ATWifiConnected                // "WIFI CONNECTED"
+	ATWifiGotIP                    // "WIFI GOT IP"
+	ATWifiDisconnect               // "WIFI DISCONNECT"
+	ATUnlink                       // "UNLINK" (1.x: AT+CIPCLOSE on a dead link)
+	ATLinkInvalid                  // "link is not valid"
+	ATIPD                          // "+IPD,<Link>,<Len>[,ip,port]:" header; Len payload bytes follow as ATData
+	ATIPDNotify                    // passive-mode "+IPD,<Link>,<Len>": Len bytes wait in the modem
+	ATRecvData                     // "+CIPRECVDATA" header (either generation); Len payload bytes follow as ATData
+	ATData                         // counted payload bytes of the current ATIPD or ATRecvData
+	ATLine                         // any other non-empty line (a command's reply, echo, garbage)
 	numATKinds
 )
 

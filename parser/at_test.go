@@ -80,9 +80,9 @@ func checkSplits(t *testing.T, in string, want []atEv) {
 	}
 }
 
-func ev(k ATKind) atEv          { return atEv{Kind: k, Link: -1} }
+func ev(k ATKind) atEv            { return atEv{Kind: k, Link: -1} }
 func evLink(k ATKind, l int) atEv { return atEv{Kind: k, Link: l} }
-func evLine(s string) atEv      { return atEv{Kind: ATLine, Link: -1, Data: s} }
+func evLine(s string) atEv        { return atEv{Kind: ATLine, Link: -1, Data: s} }
 func evData(l int, s string) atEv {
 	return atEv{Kind: ATData, Link: l, Data: s}
 }
