@@ -1,0 +1,540 @@
+package fsm
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/espgate/espgate/parser"
+)
+
+// deadlineKind says what a link's deadline guards.
+type deadlineKind uint8
+
+const (
+	dlNone   deadlineKind = iota
+	dlIdle                // no request in progress
+	dlHeader              // a request head is arriving
+	dlBody                // a request body is arriving
+	dlLinger              // 2.x: waiting for the client to close first
+)
+
+// link is the state of one modem link, owned by its Machine.
+type link struct {
+	id    int
+	state LinkState
+	gen   uint32 // bumped whenever the link changes hands
+	p     *parser.RequestParser
+	ip    [40]byte
+	ipLen int
+	port  int
+
+	body  []byte // the current request's body, de-chunked
+	stash []byte // input held while the link is busy (pipelining)
+	flood bool   // the stash overflowed: close after the current response
+
+	deadline    time.Time
+	dlKind      deadlineKind
+	idleSince   time.Time
+	closeReason CloseReason
+	closeIssued bool
+	lingerUntil time.Time
+
+	// The response in progress.
+	interim      bool // "100 Continue" is owed
+	interimSent  bool // ... and is in the chunk in flight
+	head         []byte
+	headOff      int
+	resp         Response
+	bodyOff      int   // into resp.Body
+	left         int64 // Stream bytes still owed (Length >= 0)
+	chunked      bool
+	noBody       bool
+	streamEOF    bool
+	trailerSent  bool
+	filledAll    bool // every byte of the response is in a chunk already
+	closeAfter   bool
+	status       int
+	wireBytes    int64
+	streamFailed bool
+	errReason    CloseReason // set when the machine answers an error itself
+}
+
+func (l *link) init(id int, cfg *Config) {
+	l.id = id
+	l.p = parser.NewRequestParser(cfg.Limits)
+	l.head = make([]byte, 0, 512)
+	l.stash = make([]byte, 0, cfg.StashBytes)
+}
+
+// open: a client connected on this link.
+func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
+	if l.state != LinkFree {
+		l.closed(m, ClosedByClient) // its CLOSED was lost
+	}
+	l.gen++
+	l.state = LinkReceiving
+	l.p.Reset()
+	l.body = l.body[:0]
+	l.stash = l.stash[:0]
+	l.flood = false
+	l.ipLen = copy(l.ip[:], ip)
+	l.port = port
+	l.idle(m, now)
+	m.note(Note{Kind: NoteLinkOpen, Link: l.id, Gen: l.gen})
+	if m.shutdown {
+		l.startClose(m, now, ClosedShutdown)
+		return
+	}
+	m.evictIdle(now, l.id)
+}
+
+// idle starts waiting for the next request.
+func (l *link) idle(m *Machine, now time.Time) {
+	l.idleSince = now
+	l.deadline = now.Add(m.cfg.IdleTimeout)
+	l.dlKind = dlIdle
+}
+
+// evictIdle keeps a link free for the next client: when every link is
+// taken, the one idle longest (other than except) is closed.
+func (m *Machine) evictIdle(now time.Time, except int) {
+	var victim *link
+	for i := range m.links {
+		l := &m.links[i]
+		if l.state == LinkFree {
+			return
+		}
+		if i != except && l.state == LinkReceiving && l.dlKind == dlIdle && !l.p.Started() &&
+			(victim == nil || l.idleSince.Before(victim.idleSince)) {
+			victim = l
+		}
+	}
+	if victim != nil {
+		victim.startClose(m, now, ClosedEvicted)
+	}
+}
+
+// ipd: an +IPD header for this link; data follows.
+func (l *link) ipd(m *Machine, now time.Time, ip []byte, port int) {
+	if l.state == LinkFree {
+		l.open(m, now, ip, port) // its CONNECT was lost
+		return
+	}
+	if l.ipLen == 0 && len(ip) > 0 {
+		l.ipLen = copy(l.ip[:], ip)
+		l.port = port
+	}
+}
+
+// data: payload bytes of this link, a view valid only during the call.
+func (l *link) data(m *Machine, now time.Time, d []byte) {
+	switch l.state {
+	case LinkFree:
+		l.open(m, now, nil, 0)
+	case LinkClosing:
+		return
+	}
+	if l.state == LinkReceiving && len(l.stash) == 0 {
+		d = d[l.feed(m, now, d):]
+	}
+	if len(d) == 0 || l.state == LinkClosing || l.state == LinkFree {
+		return
+	}
+	// Busy: hold pipelined input until the response is out.
+	if len(l.stash)+len(d) > cap(l.stash) {
+		l.flood = true
+		return
+	}
+	l.stash = append(l.stash, d...)
+}
+
+// feed parses request bytes and returns how many it consumed.
+func (l *link) feed(m *Machine, now time.Time, d []byte) int {
+	total := 0
+	for l.state == LinkReceiving {
+		n, ev := l.p.Feed(d)
+		d = d[n:]
+		total += n
+		switch ev.Kind {
+		case parser.HTTPNeedMore: // all of d is consumed
+			if !l.p.Started() {
+				return total // only leading blank lines so far
+			}
+			if l.dlKind == dlIdle && l.p.Started() {
+				l.deadline = now.Add(m.cfg.HeaderTimeout)
+				l.dlKind = dlHeader
+			} else if l.dlKind == dlBody {
+				l.deadline = now.Add(m.cfg.BodyTimeout)
+			}
+			return total
+		case parser.HTTPHead:
+			r := l.p.Request()
+			if r.Expect100 && (r.ContentLength > 0 || r.Chunked) {
+				l.interim = true
+			}
+			l.deadline = now.Add(m.cfg.BodyTimeout)
+			l.dlKind = dlBody
+		case parser.HTTPBody:
+			l.body = append(l.body, ev.Data...)
+			l.deadline = now.Add(m.cfg.BodyTimeout)
+		case parser.HTTPDone:
+			if !l.interimSent {
+				l.interim = false // the body came without waiting for it
+			}
+			l.state = LinkHandling
+			l.deadline = time.Time{}
+			l.dlKind = dlNone
+			m.note(Note{Kind: NoteRequest, Link: l.id, Gen: l.gen})
+		case parser.HTTPError:
+			l.deadline = time.Time{}
+			l.dlKind = dlNone
+			l.respondError(m, now, ev.Status)
+			return total + len(d) // nothing more is read on this link
+		}
+	}
+	return total
+}
+
+// respondError answers with status and closes the link afterwards.
+func (l *link) respondError(m *Machine, now time.Time, status int) {
+	var hdr []byte
+	if status == http.StatusServiceUnavailable {
+		hdr = retryAfter
+	}
+	l.state = LinkHandling
+	l.start(m, now, Response{Status: status, Header: hdr, Body: errorBody(status), Close: true}, true)
+	l.errReason = ClosedBadRequest
+}
+
+var retryAfter = []byte("Retry-After: 1\r\n")
+
+// errorBodies holds the bodies of the answers the machine makes itself.
+var errorBodies = func() map[int][]byte {
+	b := map[int][]byte{}
+	for _, s := range []int{400, 408, 411, 413, 414, 417, 431, 500, 501, 503, 505} {
+		b[s] = []byte(http.StatusText(s) + "\n")
+	}
+	return b
+}()
+
+func errorBody(status int) []byte {
+	if b, ok := errorBodies[status]; ok {
+		return b
+	}
+	return errorBodies[400]
+}
+
+// Respond answers the request on link that NoteRequest announced with
+// generation gen.
+func (m *Machine) Respond(now time.Time, link int, gen uint32, r Response) error {
+	if link < 0 || link >= MaxLinks {
+		return ErrStale
+	}
+	l := &m.links[link]
+	if l.gen != gen || l.state != LinkHandling {
+		return ErrStale
+	}
+	if r.Status < 200 || r.Status > 999 {
+		return ErrStatus
+	}
+	l.start(m, now, r, false)
+	m.schedule(now)
+	return nil
+}
+
+// start frames r and queues it for sending.
+func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
+	req := l.p.Request()
+	l.resp = r
+	l.status = r.Status
+	l.errReason = ClosedByServer
+	l.headOff, l.bodyOff, l.wireBytes = 0, 0, 0
+	l.chunked, l.streamEOF, l.trailerSent, l.filledAll, l.streamFailed = false, false, false, false, false
+	l.noBody = r.Status == http.StatusNoContent || r.Status == http.StatusNotModified ||
+		(req != nil && !isError && string(req.Method) == http.MethodHead)
+
+	keep := !r.Close && !isError && !m.shutdown && !l.flood && req != nil && req.KeepAlive
+	length := int64(len(r.Body))
+	if r.Stream != nil {
+		length = r.Length
+	}
+	l.left = length
+
+	h := append(l.head[:0], "HTTP/1.1 "...)
+	h = strconv.AppendInt(h, int64(r.Status), 10)
+	h = append(h, ' ')
+	h = append(h, http.StatusText(r.Status)...)
+	h = append(h, "\r\nDate: "...)
+	h = m.appendDate(h, now)
+	h = append(h, "\r\n"...)
+	if r.Status != http.StatusNoContent && r.Status != http.StatusNotModified {
+		switch {
+		case length >= 0:
+			h = strconv.AppendInt(append(h, "Content-Length: "...), length, 10)
+			h = append(h, "\r\n"...)
+		case req != nil && req.ProtoMinor >= 1 && !l.noBody:
+			h = append(h, "Transfer-Encoding: chunked\r\n"...)
+			l.chunked = true
+		default:
+			keep = false // the body ends when the link closes
+		}
+	}
+	switch {
+	case !keep:
+		h = append(h, "Connection: close\r\n"...)
+	case req.ProtoMinor == 0:
+		h = append(h, "Connection: keep-alive\r\n"...)
+	}
+	h = append(h, r.Header...)
+	h = append(h, "\r\n"...)
+	l.head = h
+	l.closeAfter = !keep
+	l.state = LinkSending
+}
+
+// appendDate appends now as an HTTP date, formatted once per second.
+func (m *Machine) appendDate(b []byte, now time.Time) []byte {
+	if sec := now.Unix(); sec != m.dateSec || m.dateLen == 0 {
+		m.dateSec = sec
+		m.dateLen = len(now.UTC().AppendFormat(m.date[:0], http.TimeFormat))
+	}
+	return append(b, m.date[:m.dateLen]...)
+}
+
+var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
+
+// hasOutput reports whether the link has bytes for the next chunk.
+func (l *link) hasOutput() bool {
+	if l.interim && !l.interimSent && l.state == LinkReceiving {
+		return true
+	}
+	return l.state == LinkSending && !l.filledAll
+}
+
+var errShortStream = errors.New("fsm: response stream ended before its Length")
+
+// fill copies the next chunk of the link's output into dst and reports
+// whether it completes the response.
+func (l *link) fill(m *Machine, now time.Time, dst []byte) (int, bool) {
+	if l.state == LinkReceiving && l.interim {
+		l.interimSent = true
+		return copy(dst, continue100), false
+	}
+	n := copy(dst, l.head[l.headOff:])
+	l.headOff += n
+	if l.headOff < len(l.head) {
+		return n, false
+	}
+	if !l.noBody {
+		switch {
+		case l.resp.Stream == nil:
+			k := copy(dst[n:], l.resp.Body[l.bodyOff:])
+			l.bodyOff += k
+			n += k
+			if l.bodyOff < len(l.resp.Body) {
+				return n, false
+			}
+		case l.chunked:
+			k, done := l.fillChunked(dst[n:])
+			n += k
+			if !done {
+				return n, false
+			}
+		default:
+			k, err := l.readStream(dst[n:min(int64(len(dst)), int64(n)+l.left)])
+			n += k
+			l.left -= int64(k)
+			if err != nil && l.left > 0 {
+				l.streamFailed = true // the client sees a short body and a close
+				l.closeAfter = true
+			} else if l.left > 0 {
+				return n, false
+			}
+		}
+	}
+	l.filledAll = true
+	return n, true
+}
+
+// fillChunked frames stream data with chunked coding: a fixed three-digit
+// size (leading zeros are allowed) so the frame fits a known space.
+func (l *link) fillChunked(dst []byte) (int, bool) {
+	const pre, post, last = 5, 2, 5 // "fff\r\n", "\r\n", "0\r\n\r\n"
+	n := 0
+	if !l.streamEOF && len(dst) > pre+post {
+		k, err := l.readStream(dst[pre : len(dst)-post])
+		if err != nil {
+			l.streamEOF = true
+			if err != io.EOF {
+				l.streamFailed = true
+				l.closeAfter = true
+				return 0, true // no terminating chunk: the client sees the failure
+			}
+		}
+		if k > 0 {
+			const hex = "0123456789abcdef"
+			dst[0], dst[1], dst[2] = hex[k>>8&15], hex[k>>4&15], hex[k&15]
+			dst[3], dst[4] = '\r', '\n'
+			dst[pre+k], dst[pre+k+1] = '\r', '\n'
+			n = pre + k + post
+		}
+	}
+	if l.streamEOF && len(dst)-n >= last {
+		n += copy(dst[n:], "0\r\n\r\n")
+		return n, true
+	}
+	return n, false
+}
+
+// readStream reads from the response stream until dst is full, the stream
+// ends, or it returns no progress.
+func (l *link) readStream(dst []byte) (int, error) {
+	n := 0
+	for n < len(dst) {
+		k, err := l.resp.Stream.Read(dst[n:])
+		n += k
+		if err != nil {
+			if err == io.EOF && l.left >= 0 && int64(n) < l.left && !l.chunked {
+				return n, errShortStream
+			}
+			return n, err
+		}
+		if k == 0 {
+			break
+		}
+	}
+	return n, nil
+}
+
+// sent: the chunk from fill was accepted by the modem.
+func (l *link) sent(m *Machine, now time.Time, done bool) {
+	if l.interimSent && l.interim {
+		l.interim, l.interimSent = false, false
+		if l.state == LinkReceiving {
+			return
+		}
+	}
+	if l.state != LinkSending {
+		return
+	}
+	if !done {
+		return
+	}
+	m.note(Note{Kind: NoteResponseDone, Link: l.id, Gen: l.gen, Status: l.status, Bytes: l.wireBytes})
+	l.resp = Response{}
+	if l.closeAfter {
+		reason := l.errReason
+		if l.streamFailed {
+			reason = ClosedSendFailed
+		}
+		l.startClose(m, now, reason)
+		return
+	}
+	// Keep-alive: the next request, perhaps already waiting in the stash.
+	l.p.Next()
+	l.body = l.body[:0]
+	l.state = LinkReceiving
+	l.idle(m, now)
+	if len(l.stash) > 0 {
+		k := l.feed(m, now, l.stash)
+		rest := copy(l.stash, l.stash[k:])
+		l.stash = l.stash[:rest]
+	}
+}
+
+// startClose begins closing the link from the server side.
+func (l *link) startClose(m *Machine, now time.Time, reason CloseReason) {
+	if l.state == LinkFree || l.state == LinkClosing {
+		return
+	}
+	l.state = LinkClosing
+	l.closeReason = reason
+	l.closeIssued = false
+	l.interim, l.interimSent = false, false
+	l.lingerUntil = time.Time{}
+	l.deadline, l.dlKind = time.Time{}, dlNone
+	if m.gen == GenESPAT && reason == ClosedByServer {
+		// 2.x reports SEND OK before the data is delivered; closing at
+		// once can reset the connection and cut the response short.
+		l.lingerUntil = now.Add(m.cfg.Linger)
+		l.deadline, l.dlKind = l.lingerUntil, dlLinger
+	}
+	l.resp = Response{}
+	l.stash = l.stash[:0]
+}
+
+// closed: the link is gone.
+func (l *link) closed(m *Machine, reason CloseReason) {
+	if l.state == LinkFree {
+		return
+	}
+	if l.state == LinkClosing {
+		reason = l.closeReason
+	}
+	m.note(Note{Kind: NoteLinkClosed, Link: l.id, Gen: l.gen, Reason: reason})
+	l.state = LinkFree
+	l.gen++
+	l.p.Reset()
+	l.body = l.body[:0]
+	l.stash = l.stash[:0]
+	l.resp = Response{}
+	l.interim, l.interimSent, l.closeIssued = false, false, false
+	l.deadline, l.dlKind = time.Time{}, dlNone
+	l.ipLen, l.port = 0, 0
+}
+
+// tick runs the link's deadline.
+func (l *link) tick(m *Machine, now time.Time) {
+	if l.deadline.IsZero() || now.Before(l.deadline) {
+		return
+	}
+	kind := l.dlKind
+	l.deadline, l.dlKind = time.Time{}, dlNone
+	switch kind {
+	case dlIdle:
+		if l.state == LinkReceiving {
+			l.startClose(m, now, ClosedIdle)
+		}
+	case dlHeader, dlBody:
+		if l.state == LinkReceiving {
+			l.respondError(m, now, http.StatusRequestTimeout)
+			l.errReason = ClosedTimeout
+		}
+	}
+}
+
+// Request returns the request announced by NoteRequest on link: a view
+// valid until Respond's response is done or the link closes.
+func (m *Machine) Request(link int) *parser.Request {
+	if link < 0 || link >= MaxLinks || m.links[link].state != LinkHandling {
+		return nil
+	}
+	return m.links[link].p.Request()
+}
+
+// Body returns the body of the request on link (same lifetime as Request).
+func (m *Machine) Body(link int) []byte {
+	if link < 0 || link >= MaxLinks {
+		return nil
+	}
+	return m.links[link].body
+}
+
+// Remote returns the client address the modem reported for link, if any.
+func (m *Machine) Remote(link int) (ip []byte, port int) {
+	if link < 0 || link >= MaxLinks {
+		return nil, 0
+	}
+	l := &m.links[link]
+	return l.ip[:l.ipLen], l.port
+}
+
+// LinkState returns the state of link.
+func (m *Machine) LinkState(link int) LinkState { return m.links[link].state }
+
+// LinkGen returns the generation of link (it changes whenever the link
+// changes hands).
+func (m *Machine) LinkGen(link int) uint32 { return m.links[link].gen }

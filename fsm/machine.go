@@ -1,0 +1,751 @@
+package fsm
+
+import (
+	"errors"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/espgate/espgate/parser"
+)
+
+// MaxLinks is the number of links the modem offers (ids 0..4).
+const MaxLinks = 5
+
+// MaxSend is the largest payload one AT+CIPSEND takes on the ESP8266.
+const MaxSend = 2048
+
+// Config sets the machine's targets and limits. Zero fields take defaults.
+type Config struct {
+	ServerPort     int           // the modem's TCP server port; default 80
+	SSID, Password string        // join this network when SSID is set
+	ServerTimeout  int           // AT+CIPSTO seconds, the modem's own idle backstop; default 180
+	Baud           int           // current line rate, for wire-time deadlines; default 115200
+	Limits         parser.Limits // HTTP request limits; zero value: parser.DefaultLimits()
+	HeaderTimeout  time.Duration // from a request's first byte to its complete head; default 10s
+	BodyTimeout    time.Duration // longest pause inside a request body; default 10s
+	IdleTimeout    time.Duration // a link with no request in progress; default 5s
+	Linger         time.Duration // 2.x: wait for the client to close before AT+CIPCLOSE; default 1s
+	CommandTimeout time.Duration // an ordinary AT command; default 2s
+	JoinTimeout    time.Duration // AT+CWJAP and waiting for an address; default 20s
+	BootTimeout    time.Duration // AT+RST until "ready"; default 10s
+	BootWait       time.Duration // at start, how long to listen for a booting modem's "ready" before probing; default 1s
+	SendOKTimeout  time.Duration // payload written until SEND OK; default 5s
+	StashBytes     int           // pipelined input held per busy link; default 16 KiB
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.ServerPort <= 0 {
+		c.ServerPort = 80
+	}
+	if c.ServerTimeout <= 0 {
+		c.ServerTimeout = 180
+	}
+	if c.Baud <= 0 {
+		c.Baud = 115200
+	}
+	if c.Limits == (parser.Limits{}) {
+		c.Limits = parser.DefaultLimits()
+	}
+	def(&c.HeaderTimeout, 10*time.Second)
+	def(&c.BodyTimeout, 10*time.Second)
+	def(&c.IdleTimeout, 5*time.Second)
+	def(&c.Linger, time.Second)
+	def(&c.CommandTimeout, 2*time.Second)
+	def(&c.JoinTimeout, 20*time.Second)
+	def(&c.BootTimeout, 10*time.Second)
+	def(&c.BootWait, time.Second)
+	def(&c.SendOKTimeout, 5*time.Second)
+	if c.StashBytes <= 0 {
+		c.StashBytes = 16 << 10
+	}
+}
+
+// NoteKind says what a Note reports.
+type NoteKind uint8
+
+const (
+	NoteRequest      NoteKind = iota // a complete request on Link (generation Gen): answer it with Respond
+	NoteLinkOpen                     // a client connected on Link
+	NoteLinkClosed                   // Link closed for Reason
+	NoteResponseDone                 // the response on Link is sent: Status, Bytes (wire bytes of the response)
+	NoteModemState                   // the modem entered State
+	NoteServing                      // the server is up; Text holds the station or AP address
+	NoteModemReset                   // the modem reset (unexpected "ready", or recovery)
+	NoteATFailure                    // a command met Failure; Cmd names it
+	NoteCommand                      // a command finished; Cmd names it, Dur is its latency
+	NoteFirmware                     // AT+GMR told the generation (Firmware) and Text holds the version line
+	NoteWifi                         // a Wi-Fi event; Text names it
+	NoteJoinFailed                   // AT+CWJAP failed; Status holds the +CWJAP code (0 when none)
+)
+
+// Failure classifies a failed AT exchange.
+type Failure uint8
+
+const (
+	FailBusy     Failure = iota // "busy p..." or "busy s..."
+	FailError                   // "ERROR" or "FAIL"
+	FailSendFail                // "SEND FAIL"
+	FailTimeout                 // no answer in time
+	numFailures
+)
+
+var failureNames = [numFailures]string{"busy", "error", "send_fail", "timeout"}
+
+func (f Failure) String() string {
+	if f < numFailures {
+		return failureNames[f]
+	}
+	return "invalid"
+}
+
+// Note is something the loop should know or act on. Text is a view valid
+// until the next call into the Machine.
+type Note struct {
+	Kind     NoteKind
+	Link     int
+	Gen      uint32
+	Reason   CloseReason
+	State    ModemState
+	Failure  Failure
+	Firmware Generation
+	Cmd      Cmd
+	Status   int
+	Bytes    int64
+	Dur      time.Duration
+	Text     []byte
+}
+
+// Response is a handler's answer, framed and sent by the machine.
+type Response struct {
+	Status int
+	// Header holds extra header lines, each "Name: value\r\n". The machine
+	// adds Date, Content-Length or Transfer-Encoding, and Connection.
+	Header []byte
+	// Body is sent as it is; it must stay unchanged until NoteResponseDone
+	// or NoteLinkClosed for the link.
+	Body []byte
+	// Stream, when set, supplies the body instead of Body. It must not
+	// block: the machine reads it on the loop. Length is its size, or -1
+	// when unknown (chunked for HTTP/1.1, close-delimited for HTTP/1.0).
+	Stream io.Reader
+	Length int64
+	// Close asks to close the link after this response.
+	Close bool
+}
+
+// Errors returned by Respond.
+var (
+	ErrStale  = errors.New("fsm: the link's request is gone (closed or already answered)")
+	ErrStatus = errors.New("fsm: response status must be 200..999 or 1xx is not allowed here")
+)
+
+// Machine is the protocol engine for one modem. It is owned by one
+// goroutine (the loop) and is not safe for concurrent use.
+type Machine struct {
+	cfg   Config
+	state ModemState
+	gen   Generation
+	sc    parser.ATScanner
+
+	// The command slot.
+	slot        SlotState
+	cmd         Cmd
+	cmdLink     int
+	cmdLinkGen  uint32
+	cmdLen      int
+	cmdBuf      [256]byte
+	cmdIssued   time.Time // when the line was fully written
+	cmdDeadline time.Time
+	retry       bool      // cmdBuf holds a command refused with busy: reissue at retryAt
+	retryAt     time.Time // also the earliest time the next command may go out
+	busyRun     int
+	timeoutRun  int
+	recvSeen    bool // "Recv" seen for the send in flight
+	sawRecv     bool // this firmware prints "Recv": require it before SEND OK
+
+	// Bring-up.
+	step      step
+	stepTries int
+	waitReady bool
+	joinSince time.Time
+	ip        [40]byte
+	ipLen     int
+	version   [96]byte
+	verLen    int
+	joinCode  int
+	// refreshAddr asks for AT+CIFSR while serving (after WIFI GOT IP).
+	refreshAddr bool
+
+	date    [40]byte // the HTTP date of dateSec
+	dateLen int
+	dateSec int64
+
+	// The send pipeline: one chunk buffer for all links.
+	send     [MaxSend]byte
+	sendLen  int
+	sendLink int
+	sendGen  uint32
+	sendDone bool // the chunk finishes its link's response
+	rr       int
+
+	// Output to the modem: at most two segments (filler, then a line).
+	out     [2][]byte
+	nOut    int
+	writing bool
+
+	links [MaxLinks]link
+	notes []Note
+	nhead int
+
+	shutdown bool
+}
+
+// New returns a machine in ModemBooting. Call Start to begin bring-up.
+func New(cfg Config) *Machine {
+	cfg.setDefaults()
+	m := &Machine{cfg: cfg, notes: make([]Note, 0, 64)}
+	for i := range m.links {
+		m.links[i].init(i, &m.cfg)
+	}
+	return m
+}
+
+// State returns the modem state.
+func (m *Machine) State() ModemState { return m.state }
+
+// Slot returns the command slot's state.
+func (m *Machine) Slot() SlotState { return m.slot }
+
+// Generation returns the firmware generation (GenUnknown before AT+GMR).
+func (m *Machine) Generation() Generation { return m.gen }
+
+// Address returns the modem's IP address as last reported by AT+CIFSR.
+func (m *Machine) Address() string { return string(m.ip[:m.ipLen]) }
+
+// Config returns the machine's configuration with defaults applied.
+func (m *Machine) Config() Config { return m.cfg }
+
+// SetBaud tells the machine the line rate changed (for wire-time deadlines).
+func (m *Machine) SetBaud(baud int) {
+	if baud > 0 {
+		m.cfg.Baud = baud
+	}
+}
+
+// Start begins bring-up at now. The machine first listens for BootWait:
+// a modem that is booting says "ready" and is configured at once; a quiet
+// one is probed.
+func (m *Machine) Start(now time.Time) {
+	m.note(Note{Kind: NoteModemState, State: ModemBooting, Link: -1})
+	m.step = stepProbe
+	m.stepTries = 0
+	m.retryAt = now.Add(m.cfg.BootWait)
+}
+
+// PopNote returns the oldest unread note.
+func (m *Machine) PopNote() (Note, bool) {
+	if m.nhead == len(m.notes) {
+		m.notes = m.notes[:0]
+		m.nhead = 0
+		return Note{}, false
+	}
+	n := m.notes[m.nhead]
+	m.nhead++
+	return n, true
+}
+
+func (m *Machine) note(n Note) { m.notes = append(m.notes, n) }
+
+func (m *Machine) setState(s ModemState) {
+	if m.state == s {
+		return
+	}
+	m.state = s
+	m.note(Note{Kind: NoteModemState, State: s, Link: -1})
+}
+
+// Output returns the next bytes to write to the modem, or nil. The slice
+// belongs to the machine; the caller writes all of it and then calls
+// WriteDone. Until then Output returns nil and the bytes must not change.
+func (m *Machine) Output() []byte {
+	if m.writing || m.nOut == 0 {
+		return nil
+	}
+	m.writing = true
+	return m.out[0]
+}
+
+// WriteDone reports that the bytes from Output have been written.
+func (m *Machine) WriteDone(now time.Time) {
+	if !m.writing {
+		return
+	}
+	m.writing = false
+	m.out[0] = m.out[1]
+	m.out[1] = nil
+	m.nOut--
+	if m.nOut == 0 {
+		m.written(now)
+	}
+	m.schedule(now)
+}
+
+func (m *Machine) queueOut(b []byte) {
+	m.out[m.nOut] = b
+	m.nOut++
+}
+
+// wire returns how long n bytes take on the line.
+func (m *Machine) wire(n int) time.Duration {
+	return time.Duration(n) * 10 * time.Second / time.Duration(m.cfg.Baud)
+}
+
+// Input hands the machine bytes read from the modem. The machine keeps no
+// reference to p after it returns.
+func (m *Machine) Input(now time.Time, p []byte) {
+	for len(p) > 0 {
+		n, ev := m.sc.Scan(p)
+		p = p[n:]
+		if ev.Kind != parser.ATNone {
+			m.event(now, &ev)
+		}
+	}
+	m.schedule(now)
+}
+
+// Tick runs the deadlines due at now.
+func (m *Machine) Tick(now time.Time) {
+	if m.slot != SlotIdle && !m.writing && m.nOut == 0 && !m.cmdDeadline.IsZero() && !now.Before(m.cmdDeadline) {
+		m.commandTimeout(now)
+	}
+	if m.waitReady && !m.cmdDeadline.IsZero() && !now.Before(m.cmdDeadline) && m.slot == SlotIdle {
+		m.waitReady = false
+		m.fail(now, FailTimeout)
+		m.recover(now, false)
+	}
+	for i := range m.links {
+		m.links[i].tick(m, now)
+	}
+	m.schedule(now)
+}
+
+// NextDeadline returns the earliest time Tick has work, or the zero time.
+func (m *Machine) NextDeadline() time.Time {
+	var d time.Time
+	earliest := func(t time.Time) {
+		if !t.IsZero() && (d.IsZero() || t.Before(d)) {
+			d = t
+		}
+	}
+	if (m.slot != SlotIdle || m.waitReady) && !m.writing && m.nOut == 0 {
+		earliest(m.cmdDeadline)
+	}
+	if m.slot == SlotIdle && !m.retryAt.IsZero() {
+		earliest(m.retryAt)
+	}
+	for i := range m.links {
+		earliest(m.links[i].deadline)
+	}
+	return d
+}
+
+// event dispatches one scanner event.
+func (m *Machine) event(now time.Time, ev *parser.ATEvent) {
+	switch ev.Kind {
+	case parser.ATData:
+		if ev.Link >= 0 && ev.Link < MaxLinks {
+			m.links[ev.Link].data(m, now, ev.Data)
+		}
+	case parser.ATIPD:
+		if ev.Link >= 0 && ev.Link < MaxLinks {
+			m.links[ev.Link].ipd(m, now, ev.IP, ev.Port)
+		}
+	case parser.ATConnect:
+		if ev.Link < MaxLinks {
+			m.links[ev.Link].open(m, now, nil, 0)
+		}
+	case parser.ATLinkConn:
+		if ev.Link < MaxLinks && ev.Len == 0 {
+			m.links[ev.Link].open(m, now, ev.IP, ev.Port)
+		}
+	case parser.ATClosed, parser.ATConnectFail:
+		if ev.Link < MaxLinks {
+			m.links[ev.Link].closed(m, ClosedByClient)
+		}
+	case parser.ATReady:
+		m.ready(now)
+	case parser.ATWifiConnected, parser.ATWifiGotIP, parser.ATWifiDisconnect:
+		m.wifi(now, ev.Kind)
+	default:
+		m.reply(now, ev)
+	}
+}
+
+// reply handles results that belong to the command in the slot.
+func (m *Machine) reply(now time.Time, ev *parser.ATEvent) {
+	switch ev.Kind {
+	case parser.ATOK:
+		switch m.slot {
+		case SlotAwaitOK:
+			if m.cmd == CmdSend {
+				m.slot = SlotAwaitPrompt
+				m.cmdDeadline = now.Add(m.cfg.CommandTimeout)
+				return
+			}
+			m.complete(now, true, ev)
+		}
+	case parser.ATError, parser.ATFail:
+		if m.slot == SlotAwaitOK || m.slot == SlotAwaitPrompt {
+			m.fail(now, FailError)
+			m.complete(now, false, ev)
+		}
+	case parser.ATBusyP, parser.ATBusyS:
+		if m.slot == SlotAwaitOK {
+			m.busy(now)
+		}
+	case parser.ATPrompt:
+		if m.slot == SlotAwaitPrompt || (m.slot == SlotAwaitOK && m.cmd == CmdSend) {
+			m.prompt(now)
+		}
+	case parser.ATRecv:
+		if m.slot == SlotAwaitSendOK {
+			m.recvSeen = true
+			m.sawRecv = true
+		}
+	case parser.ATSendOK:
+		if m.slot == SlotAwaitSendOK && !m.writing && (m.recvSeen || !m.sawRecv) {
+			m.sendResult(now, true)
+		}
+	case parser.ATSendFail, parser.ATSendCanceled:
+		if m.slot == SlotAwaitSendOK && !m.writing {
+			m.fail(now, FailSendFail)
+			m.sendResult(now, false)
+		}
+	case parser.ATLine, parser.ATLinkInvalid, parser.ATUnlink:
+		if m.slot == SlotAwaitOK {
+			m.line(now, ev)
+		}
+	}
+}
+
+func (m *Machine) fail(now time.Time, f Failure) {
+	m.note(Note{Kind: NoteATFailure, Failure: f, Cmd: m.cmd, Link: m.cmdLink})
+}
+
+// issue puts a command line in the slot and queues it for writing.
+func (m *Machine) issue(now time.Time, c Cmd, link int, line []byte) {
+	m.cmd = c
+	m.cmdLink = link
+	if link >= 0 && link < MaxLinks {
+		m.cmdLinkGen = m.links[link].gen
+	}
+	m.cmdLen = copy(m.cmdBuf[:], line)
+	m.retry = false
+	m.reissue(now)
+}
+
+func (m *Machine) reissue(now time.Time) {
+	m.slot = SlotAwaitOK
+	m.recvSeen = false
+	m.cmdDeadline = time.Time{}
+	m.queueOut(m.cmdBuf[:m.cmdLen])
+}
+
+// written runs when everything queued has been written: deadlines start now.
+func (m *Machine) written(now time.Time) {
+	switch m.slot {
+	case SlotAwaitOK:
+		m.cmdIssued = now
+		m.cmdDeadline = now.Add(m.cmdTimeout())
+	case SlotAwaitSendOK:
+		m.cmdDeadline = now.Add(m.cfg.SendOKTimeout)
+	}
+}
+
+func (m *Machine) cmdTimeout() time.Duration {
+	switch m.cmd {
+	case CmdJoin:
+		return m.cfg.JoinTimeout
+	case CmdReset:
+		return m.cfg.CommandTimeout
+	}
+	return m.cfg.CommandTimeout
+}
+
+// busy: the modem refused the command; try it again after a back-off.
+func (m *Machine) busy(now time.Time) {
+	m.fail(now, FailBusy)
+	m.busyRun++
+	backoff := 20 * time.Millisecond << min(m.busyRun-1, 5) // 20 ms .. 640 ms
+	m.slot = SlotIdle
+	m.retry = true
+	m.retryAt = now.Add(backoff)
+	m.cmdDeadline = time.Time{}
+	if m.busyRun > 40 { // a storm that does not clear (about 20 s)
+		m.busyRun = 0
+		m.retry = false
+		m.recover(now, true)
+	}
+}
+
+// complete ends the command in the slot with its final result.
+func (m *Machine) complete(now time.Time, ok bool, ev *parser.ATEvent) {
+	c, link := m.cmd, m.cmdLink
+	m.slot = SlotIdle
+	m.cmdDeadline = time.Time{}
+	m.busyRun = 0
+	m.timeoutRun = 0
+	if ok {
+		m.note(Note{Kind: NoteCommand, Cmd: c, Link: link, Dur: now.Sub(m.cmdIssued)})
+	}
+	switch c {
+	case CmdSend: // ERROR to AT+CIPSEND: the link is not valid (closed meanwhile)
+		if l := &m.links[link]; l.gen == m.cmdLinkGen {
+			l.closed(m, ClosedSendFailed)
+		}
+		m.sendLen = 0
+	case CmdClose:
+		// OK, ERROR and "UNLINK" all leave the link closed.
+		if l := &m.links[link]; l.gen == m.cmdLinkGen && l.state != LinkFree {
+			l.closed(m, l.closeReason)
+		}
+	default:
+		m.bringupResult(now, ok, ev)
+	}
+}
+
+// prompt: the modem waits for the announced payload. Write exactly that
+// many bytes. If the link changed hands since the announcement, the chunk
+// belongs to a client that is gone: send filler instead and close the link.
+func (m *Machine) prompt(now time.Time) {
+	m.slot = SlotAwaitSendOK
+	m.recvSeen = false
+	m.cmdDeadline = time.Time{}
+	l := &m.links[m.sendLink]
+	if l.gen != m.sendGen {
+		m.queueOut(filler[:m.sendLen])
+		if l.state != LinkFree {
+			l.startClose(m, now, ClosedSendFailed)
+		}
+		return
+	}
+	m.queueOut(m.send[:m.sendLen])
+}
+
+// sendResult ends a chunk's send.
+func (m *Machine) sendResult(now time.Time, ok bool) {
+	m.slot = SlotIdle
+	m.cmdDeadline = time.Time{}
+	m.busyRun = 0
+	m.timeoutRun = 0
+	l := &m.links[m.sendLink]
+	m.sendLen = 0
+	if l.gen != m.sendGen {
+		return
+	}
+	if !ok {
+		l.startClose(m, now, ClosedSendFailed)
+		return
+	}
+	m.note(Note{Kind: NoteCommand, Cmd: CmdSend, Link: m.sendLink, Dur: now.Sub(m.cmdIssued)})
+	l.sent(m, now, m.sendDone)
+}
+
+// commandTimeout: the slot's deadline passed without a result.
+func (m *Machine) commandTimeout(now time.Time) {
+	m.fail(now, FailTimeout)
+	m.timeoutRun++
+	slot, c := m.slot, m.cmd
+	m.slot = SlotIdle
+	m.cmdDeadline = time.Time{}
+	if c == CmdSend {
+		l := &m.links[m.sendLink]
+		// The prompt or the result was lost. The modem may still be
+		// collecting payload: complete it with filler, which without a line
+		// end is harmless as command input, and give up on the link.
+		filled := slot == SlotAwaitPrompt || (slot == SlotAwaitSendOK && !m.recvSeen) || slot == SlotAwaitOK
+		if l.gen == m.sendGen && l.state != LinkFree {
+			l.startClose(m, now, ClosedSendFailed)
+		}
+		if filled && (m.timeoutRun < 3 || m.state != ModemServing) {
+			m.queueOut(filler[:m.sendLen])
+			m.sendLen = 0
+			// Spaces left in the modem's line buffer make the next line
+			// fail: let a probe take that ERROR, not a real command.
+			m.issue(now, CmdProbe, -1, append(m.cmdBuf[:0], "AT\r\n"...))
+			return
+		}
+		m.sendLen = 0
+	}
+	if c == CmdClose {
+		if l := &m.links[m.cmdLink]; l.gen == m.cmdLinkGen && l.state != LinkFree {
+			l.closed(m, l.closeReason)
+		}
+	}
+	if m.timeoutRun >= 3 && m.state == ModemServing {
+		m.timeoutRun = 0
+		m.recover(now, true)
+		return
+	}
+	if m.state != ModemServing {
+		m.bringupTimeout(now)
+	}
+}
+
+// ready handles "ready": expected after AT+RST, otherwise a reset.
+func (m *Machine) ready(now time.Time) {
+	if m.waitReady {
+		m.waitReady = false
+		m.cmdDeadline = time.Time{}
+		m.afterBoot(now)
+		return
+	}
+	if m.state == ModemBooting || m.state == ModemSyncing {
+		// The boot we are syncing with. A probe in flight may still be
+		// answered: afterBoot's settling pause lets that answer pass.
+		m.slot = SlotIdle
+		m.retry = false
+		m.cmdDeadline = time.Time{}
+		m.afterBoot(now)
+		return
+	}
+	// An unexpected reboot: everything the modem held is gone.
+	m.note(Note{Kind: NoteModemReset, Link: -1})
+	m.dropAll(ClosedReset)
+	m.afterBoot(now)
+}
+
+// recover fails everything in flight and runs bring-up from the start.
+func (m *Machine) recover(now time.Time, reset bool) {
+	m.setState(ModemRecovering)
+	if reset {
+		m.note(Note{Kind: NoteModemReset, Link: -1})
+	}
+	m.dropAll(ClosedReset)
+	m.step = stepProbe
+	m.stepTries = 0
+	m.waitReady = false
+	m.retryAt = now.Add(100 * time.Millisecond)
+}
+
+// dropAll forgets every link and the command in flight.
+func (m *Machine) dropAll(reason CloseReason) {
+	for i := range m.links {
+		if m.links[i].state != LinkFree {
+			m.links[i].closed(m, reason)
+		}
+	}
+	if m.writing { // the segment being written finishes; nothing after it
+		m.nOut, m.out[1] = 1, nil
+	} else {
+		m.nOut, m.out[0], m.out[1] = 0, nil, nil
+	}
+	m.slot = SlotIdle
+	m.retry = false
+	m.cmdDeadline = time.Time{}
+	m.sendLen = 0
+	m.sc.Reset()
+}
+
+// schedule issues the next command when the slot is free.
+func (m *Machine) schedule(now time.Time) {
+	if m.slot != SlotIdle || m.nOut > 0 || m.waitReady {
+		return
+	}
+	if !m.retryAt.IsZero() {
+		if now.Before(m.retryAt) {
+			return
+		}
+		m.retryAt = time.Time{}
+	}
+	if m.state == ModemBooting { // quiet: the modem booted before we started
+		m.setState(ModemSyncing)
+	}
+	if m.retry {
+		m.retry = false
+		m.reissue(now)
+		return
+	}
+	if m.state != ModemServing {
+		m.bringup(now)
+		return
+	}
+	if m.refreshAddr {
+		m.refreshAddr = false
+		m.ipLen = 0
+		m.issue(now, CmdAddress, -1, append(m.cmdBuf[:0], "AT+CIFSR\r\n"...))
+		return
+	}
+	for i := range m.links {
+		if l := &m.links[i]; l.state == LinkClosing && !l.closeIssued && !now.Before(l.lingerUntil) {
+			l.closeIssued = true
+			line := strconv.AppendInt(append(m.cmdBuf[:0], "AT+CIPCLOSE="...), int64(i), 10)
+			m.issue(now, CmdClose, i, append(line, "\r\n"...))
+			return
+		}
+	}
+	for k := 1; k <= MaxLinks; k++ {
+		i := (m.rr + k) % MaxLinks
+		if l := &m.links[i]; l.hasOutput() {
+			m.rr = i
+			m.announce(now, l)
+			return
+		}
+	}
+}
+
+// announce fills the chunk buffer from link l and issues AT+CIPSEND.
+func (m *Machine) announce(now time.Time, l *link) {
+	n, done := l.fill(m, now, m.send[:])
+	if n == 0 {
+		return
+	}
+	m.sendLen, m.sendLink, m.sendGen, m.sendDone = n, l.id, l.gen, done
+	l.wireBytes += int64(n)
+	line := strconv.AppendInt(append(m.cmdBuf[:0], "AT+CIPSEND="...), int64(l.id), 10)
+	line = strconv.AppendInt(append(line, ','), int64(n), 10)
+	m.issue(now, CmdSend, l.id, append(line, "\r\n"...))
+}
+
+// filler completes a payload that must not carry data: spaces, no line end.
+var filler = func() (b [MaxSend]byte) {
+	for i := range b {
+		b[i] = ' '
+	}
+	return
+}()
+
+// Shutdown stops accepting requests: idle links are closed now, busy ones
+// after their response. Done reports when every link is free.
+func (m *Machine) Shutdown(now time.Time) {
+	m.shutdown = true
+	for i := range m.links {
+		l := &m.links[i]
+		if l.state == LinkReceiving && !l.p.Started() {
+			l.startClose(m, now, ClosedShutdown)
+		}
+	}
+	m.schedule(now)
+}
+
+// Done reports whether, after Shutdown, every link is free and the slot idle.
+func (m *Machine) Done() bool {
+	if !m.shutdown {
+		return false
+	}
+	if m.state != ModemServing {
+		return true
+	}
+	for i := range m.links {
+		if m.links[i].state != LinkFree {
+			return false
+		}
+	}
+	return m.slot == SlotIdle && m.nOut == 0
+}

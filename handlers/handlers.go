@@ -1,0 +1,132 @@
+// Package handlers is what an application sees of espgate: a request view
+// and a response writer, reused per link so that simple handlers allocate
+// nothing.
+package handlers
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/espgate/espgate/parser"
+)
+
+// Request is a view of one request. It and every slice it holds are valid
+// only until the handler returns; copy what must be kept.
+type Request struct {
+	*parser.Request        // method, target, path, query, headers, framing
+	Link            int    // the modem link (0..4) the request came on
+	RemoteIP        []byte // the client's address as the modem reported it (CIPDINFO); may be empty
+	RemotePort      int
+	Body            []byte // the whole request body, de-chunked
+}
+
+// Handler answers requests. It runs on the loop goroutine and must not
+// block: it answers before returning.
+type Handler interface {
+	ServeModem(w *ResponseWriter, r *Request)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(w *ResponseWriter, r *Request)
+
+// ServeModem calls f(w, r).
+func (f HandlerFunc) ServeModem(w *ResponseWriter, r *Request) { f(w, r) }
+
+// ResponseWriter collects a handler's answer. One is reused per link; it
+// is valid only during the handler call.
+type ResponseWriter struct {
+	status int
+	header []byte
+	buf    []byte
+	ref    []byte
+	useRef bool
+	stream io.Reader
+	length int64
+	close  bool
+}
+
+// Reset clears w for the next request, keeping its buffers.
+func (w *ResponseWriter) Reset() {
+	*w = ResponseWriter{header: w.header[:0], buf: w.buf[:0]}
+}
+
+// WriteHeader sets the status code (default 200).
+func (w *ResponseWriter) WriteHeader(status int) { w.status = status }
+
+// AddHeader adds a header line. Name and value must not contain CR or LF;
+// such a header is dropped rather than let it split the response.
+func (w *ResponseWriter) AddHeader(name, value string) {
+	if !validHeader(name) || !validHeader(value) {
+		return
+	}
+	w.header = append(w.header, name...)
+	w.header = append(w.header, ": "...)
+	w.header = append(w.header, value...)
+	w.header = append(w.header, "\r\n"...)
+}
+
+// AddHeaderInt adds a header line with a decimal value.
+func (w *ResponseWriter) AddHeaderInt(name string, v int64) {
+	if !validHeader(name) {
+		return
+	}
+	w.header = append(w.header, name...)
+	w.header = append(w.header, ": "...)
+	w.header = strconv.AppendInt(w.header, v, 10)
+	w.header = append(w.header, "\r\n"...)
+}
+
+func validHeader(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '\r' || c == '\n' || c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Write appends p to the body (copied into the link's reusable buffer).
+func (w *ResponseWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}
+
+// WriteString appends s to the body.
+func (w *ResponseWriter) WriteString(s string) (int, error) {
+	w.buf = append(w.buf, s...)
+	return len(s), nil
+}
+
+// SetBody makes b the body without copying it. b must not change until the
+// response has been sent: use it for static content.
+func (w *ResponseWriter) SetBody(b []byte) {
+	w.ref = b
+	w.useRef = true
+}
+
+// SetStream makes r the body, read one chunk at a time as the modem takes
+// it. Reads must not block. length is the body's size, or -1 if unknown.
+func (w *ResponseWriter) SetStream(r io.Reader, length int64) {
+	w.stream = r
+	w.length = length
+}
+
+// CloseAfter asks to close the link once the response is sent.
+func (w *ResponseWriter) CloseAfter() { w.close = true }
+
+// Status returns the status code (200 unless WriteHeader set another).
+func (w *ResponseWriter) Status() int {
+	if w.status == 0 {
+		return 200
+	}
+	return w.status
+}
+
+// Parts returns what the handler produced, for the loop to frame and send.
+func (w *ResponseWriter) Parts() (header, body []byte, stream io.Reader, length int64, close bool) {
+	body = w.buf
+	if w.useRef {
+		body = w.ref
+	}
+	return w.header, body, w.stream, w.length, w.close
+}
