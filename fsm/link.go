@@ -60,6 +60,9 @@ type link struct {
 	wireBytes    int64
 	streamFailed bool
 	errReason    CloseReason // set when the machine answers an error itself
+	reqStart     time.Time   // the current request's first byte
+	method       Method
+	firstSent    bool // the response's first chunk has been sent
 }
 
 func (l *link) init(id int, cfg *Config) {
@@ -94,6 +97,7 @@ func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
 // idle starts waiting for the next request.
 func (l *link) idle(m *Machine, now time.Time) {
 	l.idleSince = now
+	l.reqStart = time.Time{}
 	l.deadline = now.Add(m.cfg.IdleTimeout)
 	l.dlKind = dlIdle
 }
@@ -166,12 +170,17 @@ func (l *link) feed(m *Machine, now time.Time, d []byte) int {
 			if l.dlKind == dlIdle && l.p.Started() {
 				l.deadline = now.Add(m.cfg.HeaderTimeout)
 				l.dlKind = dlHeader
+				l.reqStart = now
 			} else if l.dlKind == dlBody {
 				l.deadline = now.Add(m.cfg.BodyTimeout)
 			}
 			return total
 		case parser.HTTPHead:
 			r := l.p.Request()
+			if l.dlKind == dlIdle {
+				l.reqStart = now // the whole head came at once
+			}
+			l.method = methodOf(r.Method)
 			if r.Expect100 && (r.ContentLength > 0 || r.Chunked) {
 				l.interim = true
 			}
@@ -189,6 +198,9 @@ func (l *link) feed(m *Machine, now time.Time, d []byte) int {
 			l.dlKind = dlNone
 			m.note(Note{Kind: NoteRequest, Link: l.id, Gen: l.gen})
 		case parser.HTTPError:
+			if l.dlKind == dlIdle {
+				l.reqStart = now
+			}
 			l.deadline = time.Time{}
 			l.dlKind = dlNone
 			l.respondError(m, now, ev.Status)
@@ -251,6 +263,10 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 	l.resp = r
 	l.status = r.Status
 	l.errReason = ClosedByServer
+	l.firstSent = false
+	if l.reqStart.IsZero() {
+		l.reqStart = now
+	}
 	l.headOff, l.bodyOff, l.wireBytes = 0, 0, 0
 	l.chunked, l.streamEOF, l.trailerSent, l.filledAll, l.streamFailed = false, false, false, false, false
 	l.noBody = r.Status == http.StatusNoContent || r.Status == http.StatusNotModified ||
@@ -420,10 +436,15 @@ func (l *link) sent(m *Machine, now time.Time, done bool) {
 	if l.state != LinkSending {
 		return
 	}
+	if !l.firstSent {
+		l.firstSent = true
+		m.note(Note{Kind: NoteFirstByte, Link: l.id, Gen: l.gen, Dur: now.Sub(l.reqStart)})
+	}
 	if !done {
 		return
 	}
-	m.note(Note{Kind: NoteResponseDone, Link: l.id, Gen: l.gen, Status: l.status, Bytes: l.wireBytes})
+	m.note(Note{Kind: NoteResponseDone, Link: l.id, Gen: l.gen, Status: l.status, Method: l.method,
+		Bytes: l.wireBytes, Dur: now.Sub(l.reqStart)})
 	l.resp = Response{}
 	if l.closeAfter {
 		reason := l.errReason

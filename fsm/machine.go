@@ -73,7 +73,8 @@ const (
 	NoteRequest      NoteKind = iota // a complete request on Link (generation Gen): answer it with Respond
 	NoteLinkOpen                     // a client connected on Link
 	NoteLinkClosed                   // Link closed for Reason
-	NoteResponseDone                 // the response on Link is sent: Status, Bytes (wire bytes of the response)
+	NoteResponseDone                 // the response on Link is sent: Status, Method, Bytes (on the wire), Dur (since the request's first byte)
+	NoteFirstByte                    // the first chunk of a response on Link was sent: Dur since the request's first byte
 	NoteModemState                   // the modem entered State
 	NoteServing                      // the server is up; Text holds the station or AP address
 	NoteModemReset                   // the modem reset (unexpected "ready", or recovery)
@@ -115,6 +116,7 @@ type Note struct {
 	Failure  Failure
 	Firmware Generation
 	Cmd      Cmd
+	Method   Method
 	Status   int
 	Bytes    int64
 	Dur      time.Duration

@@ -139,3 +139,46 @@ func (r CloseReason) String() string {
 	}
 	return "invalid"
 }
+
+// Method is a request method, folded to a small set so it can label metrics.
+type Method uint8
+
+const (
+	MethodOther Method = iota
+	MethodGet
+	MethodHead
+	MethodPost
+	MethodPut
+	MethodDelete
+	MethodPatch
+	MethodOptions
+	numMethods
+)
+
+var methodNames = [numMethods]string{"other", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
+
+func (m Method) String() string {
+	if m < numMethods {
+		return methodNames[m]
+	}
+	return "invalid"
+}
+
+// Methods lists every Method, for pre-resolving metric labels.
+func Methods() []Method {
+	ms := make([]Method, numMethods)
+	for i := range ms {
+		ms[i] = Method(i)
+	}
+	return ms
+}
+
+// methodOf folds a request method without allocating.
+func methodOf(b []byte) Method {
+	for i := MethodGet; i < numMethods; i++ {
+		if string(b) == methodNames[i] {
+			return i
+		}
+	}
+	return MethodOther
+}
