@@ -63,6 +63,7 @@ type link struct {
 	reqStart     time.Time   // the current request's first byte
 	method       Method
 	firstSent    bool // the response's first chunk has been sent
+	served       int  // responses completed on this connection
 }
 
 func (l *link) init(id int, cfg *Config) {
@@ -83,6 +84,7 @@ func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
 	l.body = l.body[:0]
 	l.stash = l.stash[:0]
 	l.flood = false
+	l.served = 0
 	l.ipLen = copy(l.ip[:], ip)
 	l.port = port
 	l.idle(m, now)
@@ -103,7 +105,8 @@ func (l *link) idle(m *Machine, now time.Time) {
 }
 
 // evictIdle keeps a link free for the next client: when every link is
-// taken, the one idle longest (other than except) is closed.
+// taken, the keep-alive link idle longest (other than except) is closed.
+// A fresh connection is not evicted: its request is probably on the way.
 func (m *Machine) evictIdle(now time.Time, except int) {
 	var victim *link
 	for i := range m.links {
@@ -111,7 +114,7 @@ func (m *Machine) evictIdle(now time.Time, except int) {
 		if l.state == LinkFree {
 			return
 		}
-		if i != except && l.state == LinkReceiving && l.dlKind == dlIdle && !l.p.Started() &&
+		if i != except && l.state == LinkReceiving && l.dlKind == dlIdle && l.served > 0 && !l.p.Started() &&
 			(victim == nil || l.idleSince.Before(victim.idleSince)) {
 			victim = l
 		}
@@ -455,6 +458,7 @@ func (l *link) sent(m *Machine, now time.Time, done bool) {
 		return
 	}
 	// Keep-alive: the next request, perhaps already waiting in the stash.
+	l.served++
 	l.p.Next()
 	l.body = l.body[:0]
 	l.state = LinkReceiving

@@ -420,12 +420,14 @@ func (m *Machine) reply(now time.Time, ev *parser.ATEvent) {
 			m.recvSeen = true
 			m.sawRecv = true
 		}
+	// The result may overtake the writer pump's report that the payload is
+	// written: the modem has it all once it says Recv, so it counts.
 	case parser.ATSendOK:
-		if m.slot == SlotAwaitSendOK && !m.writing && (m.recvSeen || !m.sawRecv) {
+		if m.slot == SlotAwaitSendOK && (m.recvSeen || !m.sawRecv) {
 			m.sendResult(now, true)
 		}
 	case parser.ATSendFail, parser.ATSendCanceled:
-		if m.slot == SlotAwaitSendOK && !m.writing {
+		if m.slot == SlotAwaitSendOK {
 			m.fail(now, FailSendFail)
 			m.sendResult(now, false)
 		}

@@ -465,6 +465,26 @@ func TestBootingModemIsConfiguredWithoutReset(t *testing.T) {
 	}
 }
 
+// The modem's answer can reach the loop before the writer pump reports the
+// payload written; it still completes the send.
+func TestSendOKBeforeWriteDone(t *testing.T) {
+	tm := serving(t, GenESPAT, Config{})
+	tm.handler = text("quick")
+	tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+	tm.says(tm.prompt())
+	p := tm.m.Output() // being written...
+	tm.says(fmt.Sprintf("\r\nRecv %d bytes\r\n\r\nSEND OK\r\n", len(p)))
+	tm.m.WriteDone(tm.now) // ...and only now reported
+	tm.collect()
+	if _, ok := tm.lastNote(NoteResponseDone); !ok {
+		t.Fatal("SEND OK before WriteDone was dropped")
+	}
+	if tm.m.Slot() != SlotIdle {
+		t.Fatalf("slot %v", tm.m.Slot())
+	}
+}
+
 func TestSendFailClosesOnlyThatLink(t *testing.T) {
 	tm := serving(t, GenNonOS, Config{})
 	tm.handler = text("x")
@@ -554,13 +574,21 @@ func TestBadRequest400Closes(t *testing.T) {
 
 func TestEvictOldestIdleWhenAllLinksTaken(t *testing.T) {
 	tm := serving(t, GenNonOS, Config{})
+	tm.handler = text("k")
 	for i := 0; i < 4; i++ {
 		tm.says(fmt.Sprintf("%d,CONNECT\r\n", i))
 		tm.advance(10 * time.Millisecond)
 	}
-	tm.says(ipd(0, "GET / HT")) // link 0 is mid-request, not idle
+	// Links 1 and 2 served a request and wait as keep-alive links; link 3
+	// is a fresh connection, link 0 is mid-request.
+	for _, l := range []int{2, 1} {
+		tm.says(ipd(l, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		tm.sendChunk(l)
+		tm.advance(10 * time.Millisecond)
+	}
+	tm.says(ipd(0, "GET / HT"))
 	tm.says("4,CONNECT\r\n")
-	tm.closeLink(1) // the oldest idle one
+	tm.closeLink(2) // the keep-alive link idle longest
 	if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedEvicted {
 		t.Fatalf("reason %v", n.Reason)
 	}
