@@ -63,6 +63,7 @@ type link struct {
 	reqStart     time.Time   // the current request's first byte
 	method       Method
 	firstSent    bool // the response's first chunk has been sent
+	starved      bool // the stream had nothing ready: wait for Wake
 	served       int  // responses completed on this connection
 }
 
@@ -271,7 +272,7 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 		l.reqStart = now
 	}
 	l.headOff, l.bodyOff, l.wireBytes = 0, 0, 0
-	l.chunked, l.streamEOF, l.trailerSent, l.filledAll, l.streamFailed = false, false, false, false, false
+	l.chunked, l.streamEOF, l.trailerSent, l.filledAll, l.streamFailed, l.starved = false, false, false, false, false, false
 	l.noBody = r.Status == http.StatusNoContent || r.Status == http.StatusNotModified ||
 		(req != nil && !isError && string(req.Method) == http.MethodHead)
 
@@ -330,7 +331,7 @@ func (l *link) hasOutput() bool {
 	if l.interim && !l.interimSent && l.state == LinkReceiving {
 		return true
 	}
-	return l.state == LinkSending && !l.filledAll
+	return l.state == LinkSending && !l.filledAll && !l.starved
 }
 
 var errShortStream = errors.New("fsm: response stream ended before its Length")
@@ -360,6 +361,7 @@ func (l *link) fill(m *Machine, now time.Time, dst []byte) (int, bool) {
 			k, done := l.fillChunked(dst[n:])
 			n += k
 			if !done {
+				l.starved = k == 0
 				return n, false
 			}
 		default:
@@ -370,6 +372,7 @@ func (l *link) fill(m *Machine, now time.Time, dst []byte) (int, bool) {
 				l.streamFailed = true // the client sees a short body and a close
 				l.closeAfter = true
 			} else if l.left > 0 {
+				l.starved = k == 0
 				return n, false
 			}
 		}
@@ -531,6 +534,16 @@ func (l *link) tick(m *Machine, now time.Time) {
 	}
 }
 
+// Wake tells the machine that the response stream of link (generation
+// gen) has data again after a Read returned (0, nil).
+func (m *Machine) Wake(now time.Time, link int, gen uint32) {
+	if link < 0 || link >= MaxLinks || m.links[link].gen != gen {
+		return
+	}
+	m.links[link].starved = false
+	m.schedule(now)
+}
+
 // Request returns the request announced by NoteRequest on link: a view
 // valid until Respond's response is done or the link closes.
 func (m *Machine) Request(link int) *parser.Request {
@@ -555,6 +568,25 @@ func (m *Machine) Remote(link int) (ip []byte, port int) {
 	}
 	l := &m.links[link]
 	return l.ip[:l.ipLen], l.port
+}
+
+// LinkStates counts the links in each state.
+func (m *Machine) LinkStates() (c [numLinkStates]int) {
+	for i := range m.links {
+		c[m.links[i].state]++
+	}
+	return c
+}
+
+// SendQueue returns how many links have output waiting for the modem.
+func (m *Machine) SendQueue() int {
+	n := 0
+	for i := range m.links {
+		if m.links[i].hasOutput() {
+			n++
+		}
+	}
+	return n
 }
 
 // LinkState returns the state of link.

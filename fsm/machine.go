@@ -133,8 +133,10 @@ type Response struct {
 	// or NoteLinkClosed for the link.
 	Body []byte
 	// Stream, when set, supplies the body instead of Body. It must not
-	// block: the machine reads it on the loop. Length is its size, or -1
-	// when unknown (chunked for HTTP/1.1, close-delimited for HTTP/1.0).
+	// block: the machine reads it on the loop. A Read that returns (0, nil)
+	// means nothing is ready yet: the link waits until Wake. Length is its
+	// size, or -1 when unknown (chunked for HTTP/1.1, close-delimited for
+	// HTTP/1.0).
 	Stream io.Reader
 	Length int64
 	// Close asks to close the link after this response.
@@ -698,23 +700,29 @@ func (m *Machine) schedule(now time.Time) {
 		i := (m.rr + k) % MaxLinks
 		if l := &m.links[i]; l.hasOutput() {
 			m.rr = i
-			m.announce(now, l)
-			return
+			if m.announce(now, l) {
+				return
+			}
 		}
 	}
 }
 
-// announce fills the chunk buffer from link l and issues AT+CIPSEND.
-func (m *Machine) announce(now time.Time, l *link) {
+// announce fills the chunk buffer from link l and issues AT+CIPSEND. It
+// reports false if the link had nothing ready after all.
+func (m *Machine) announce(now time.Time, l *link) bool {
 	n, done := l.fill(m, now, m.send[:])
 	if n == 0 {
-		return
+		if done { // an empty final piece: nothing to send, the response is complete
+			l.sent(m, now, true)
+		}
+		return false
 	}
 	m.sendLen, m.sendLink, m.sendGen, m.sendDone = n, l.id, l.gen, done
 	l.wireBytes += int64(n)
 	line := strconv.AppendInt(append(m.cmdBuf[:0], "AT+CIPSEND="...), int64(l.id), 10)
 	line = strconv.AppendInt(append(line, ','), int64(n), 10)
 	m.issue(now, CmdSend, l.id, append(line, "\r\n"...))
+	return true
 }
 
 // filler completes a payload that must not carry data: spaces, no line end.

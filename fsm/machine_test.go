@@ -3,6 +3,7 @@ package fsm
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -671,4 +672,55 @@ func TestShutdownClosesIdleAndFinishesBusy(t *testing.T) {
 	if !tm.m.Done() {
 		t.Fatal("not done after every link closed")
 	}
+}
+
+// trickle is a stream whose data arrives later: Read says (0, nil) when
+// nothing is ready, io.EOF once closed.
+type trickle struct {
+	buf    bytes.Buffer
+	closed bool
+}
+
+func (s *trickle) Read(p []byte) (int, error) {
+	if s.buf.Len() == 0 {
+		if s.closed {
+			return 0, io.EOF
+		}
+		return 0, nil
+	}
+	return s.buf.Read(p)
+}
+
+func TestStarvedStreamWaitsForWake(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{})
+	st := &trickle{}
+	tm.handler = func(int, uint32) (Response, bool) {
+		return Response{Status: 200, Stream: st, Length: -1}, true
+	}
+	tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	head := tm.sendChunk(0) // the head goes out at once
+	if !strings.HasSuffix(head, "Transfer-Encoding: chunked\r\n\r\n") {
+		t.Fatalf("head %q", head)
+	}
+	tm.wantIdle() // nothing ready: no empty AT+CIPSEND, no polling
+	if !tm.m.NextDeadline().IsZero() {
+		t.Fatalf("a starved link set a deadline %v", tm.m.NextDeadline())
+	}
+	st.buf.WriteString("part one;")
+	gen := tm.m.LinkGen(0)
+	tm.m.Wake(tm.now, 0, gen)
+	if p := tm.sendChunk(0); p != "009\r\npart one;\r\n" {
+		t.Fatalf("chunk %q", p)
+	}
+	tm.wantIdle()
+	st.closed = true
+	tm.m.Wake(tm.now, 0, gen)
+	if p := tm.sendChunk(0); p != "0\r\n\r\n" {
+		t.Fatalf("last chunk %q", p)
+	}
+	if _, ok := tm.lastNote(NoteResponseDone); !ok {
+		t.Fatal("response not done")
+	}
+	tm.m.Wake(tm.now, 0, gen+7) // a stale wake is ignored
+	tm.wantIdle()
 }

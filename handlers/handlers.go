@@ -4,6 +4,7 @@
 package handlers
 
 import (
+	"errors"
 	"io"
 	"strconv"
 
@@ -32,23 +33,69 @@ type HandlerFunc func(w *ResponseWriter, r *Request)
 // ServeModem calls f(w, r).
 func (f HandlerFunc) ServeModem(w *ResponseWriter, r *Request) { f(w, r) }
 
-// ResponseWriter collects a handler's answer. One is reused per link; it
-// is valid only during the handler call.
-type ResponseWriter struct {
-	status int
-	header []byte
-	buf    []byte
-	ref    []byte
-	useRef bool
-	stream io.Reader
-	length int64
-	close  bool
+// Detached is a request whose handler returned without answering: the
+// answer comes later, from any goroutine, through Respond.
+type Detached interface {
+	// Respond runs fill on the loop with the link's ResponseWriter and
+	// sends what fill produced. Call it once. If the client's link closed
+	// meanwhile, fill is not run.
+	Respond(fill func(w *ResponseWriter))
+	// Wake tells the loop that a stream set by fill, whose Read returned
+	// (0, nil), has data again.
+	Wake()
+	// Done is closed when the response is sent or the link closes.
+	Done() <-chan struct{}
+	// Err says why Done closed: nil when the response was sent,
+	// ErrLinkClosed when the client went away first.
+	Err() error
 }
 
-// Reset clears w for the next request, keeping its buffers.
-func (w *ResponseWriter) Reset() {
-	*w = ResponseWriter{header: w.header[:0], buf: w.buf[:0]}
+// ErrLinkClosed reports that the client's link closed before the answer.
+var ErrLinkClosed = errors.New("handlers: the client's link closed")
+
+// ResponseWriter collects a handler's answer. One is reused per link; it
+// is valid only during the handler call (or during a Detached fill).
+type ResponseWriter struct {
+	detacher func() Detached
+	detached Detached
+	status   int
+	header   []byte
+	buf      []byte
+	ref      []byte
+	useRef   bool
+	stream   io.Reader
+	length   int64
+	close    bool
 }
+
+// Reset clears w for the next request, keeping its buffers. detacher,
+// set by the server running the handler, makes Detach possible.
+func (w *ResponseWriter) Reset(detacher func() Detached) {
+	*w = ResponseWriter{header: w.header[:0], buf: w.buf[:0], detacher: detacher}
+}
+
+// Discard drops everything the handler has set so far (status, headers,
+// body), to answer afresh, for example with an error.
+func (w *ResponseWriter) Discard() {
+	w.Reset(w.detacher)
+}
+
+// Detach tells the server that the handler answers later: the handler
+// returns at once (it must not block the loop) and hands the Detached to a
+// goroutine. The request's views die when the handler returns: copy what
+// the goroutine needs first.
+func (w *ResponseWriter) Detach() Detached {
+	if w.detached == nil {
+		if w.detacher == nil {
+			panic("handlers: Detach called outside a handler run by the server")
+		}
+		w.detached = w.detacher()
+	}
+	return w.detached
+}
+
+// IsDetached reports whether the handler called Detach.
+func (w *ResponseWriter) IsDetached() bool { return w.detached != nil }
 
 // WriteHeader sets the status code (default 200).
 func (w *ResponseWriter) WriteHeader(status int) { w.status = status }

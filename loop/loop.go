@@ -4,16 +4,19 @@
 package loop
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/espgate/espgate/fsm"
 	"github.com/espgate/espgate/handlers"
+	"github.com/espgate/espgate/metrics"
 )
 
 // Config wires a loop.
@@ -22,6 +25,8 @@ type Config struct {
 	Machine fsm.Config
 	Handler handlers.Handler
 	Log     zerolog.Logger
+	// Metrics, if set, records what the loop sees.
+	Metrics *metrics.Metrics
 	// Observe, if set, sees every note after the loop has acted on it
 	// (metrics, tests). It runs on the loop and must not block.
 	Observe func(fsm.Note)
@@ -51,8 +56,12 @@ type Loop struct {
 	m   *fsm.Machine
 
 	// Owned by the loop goroutine.
-	w   [fsm.MaxLinks]handlers.ResponseWriter
-	req handlers.Request
+	w        [fsm.MaxLinks]handlers.ResponseWriter
+	req      handlers.Request
+	det      [fsm.MaxLinks]*detached // the detached request of each link
+	detacher [fsm.MaxLinks]func() handlers.Detached
+
+	posts chan func(now time.Time) // work for the loop from other goroutines
 
 	free  chan []byte
 	reads chan readResult
@@ -81,6 +90,10 @@ func New(cfg Config) *Loop {
 		reads: make(chan readResult, readBufs),
 		write: make(chan []byte, 1),
 		wrote: make(chan error, 1),
+		posts: make(chan func(time.Time), 256),
+	}
+	for i := range l.detacher {
+		l.detacher[i] = func() handlers.Detached { return l.detach(i) }
 	}
 	for range readBufs {
 		l.free <- make([]byte, readBufSize)
@@ -107,6 +120,9 @@ func (l *Loop) Run(ctx context.Context) error {
 
 	m := l.m
 	now := l.cfg.Now()
+	if l.cfg.Metrics != nil {
+		l.cfg.Metrics.SetBaud(m.Config().Baud)
+	}
 	m.Start(now)
 	l.drain(now)
 
@@ -118,6 +134,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	for {
 		if !writing {
 			if out := m.Output(); out != nil {
+				l.traceBytes("tx", out)
 				l.write <- out
 				writing = true
 			}
@@ -140,6 +157,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			if r.err != nil {
 				return fmt.Errorf("%w: %w", ErrPort, r.err)
 			}
+			l.traceBytes("rx", r.buf[:r.n])
 			m.Input(now, r.buf[:r.n])
 			l.free <- r.buf
 		case err := <-l.wrote:
@@ -152,6 +170,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		case <-timer.C:
 			now = l.cfg.Now()
 			m.Tick(now)
+		case f := <-l.posts:
+			now = l.cfg.Now()
+			f(now)
 		case <-ctxDone:
 			now = l.cfg.Now()
 			ctxDone = nil
@@ -174,6 +195,9 @@ func (l *Loop) readPump(done <-chan struct{}) {
 		}
 		n, err := l.cfg.Port.Read(buf)
 		if n > 0 {
+			if l.cfg.Metrics != nil {
+				l.cfg.Metrics.UARTRead(n)
+			}
 			select {
 			case l.reads <- readResult{buf: buf, n: n}:
 			case <-done:
@@ -200,7 +224,10 @@ func (l *Loop) writePump(done <-chan struct{}) {
 	for {
 		select {
 		case b := <-l.write:
-			_, err := l.cfg.Port.Write(b)
+			n, err := l.cfg.Port.Write(b)
+			if l.cfg.Metrics != nil {
+				l.cfg.Metrics.UARTWrite(n)
+			}
 			select {
 			case l.wrote <- err:
 			case <-done:
@@ -214,14 +241,18 @@ func (l *Loop) writePump(done <-chan struct{}) {
 
 // drain acts on the machine's notes.
 func (l *Loop) drain(now time.Time) {
+	seen := false
 	for {
 		n, ok := l.m.PopNote()
 		if !ok {
-			return
+			break
 		}
+		seen = true
 		switch n.Kind {
 		case fsm.NoteRequest:
 			l.serve(now, n.Link, n.Gen)
+		case fsm.NoteResponseDone:
+			l.release(n.Link, n.Gen, nil)
 		case fsm.NoteModemState:
 			l.cfg.Log.Info().Stringer("state", n.State).Msg("modem")
 		case fsm.NoteServing:
@@ -239,12 +270,36 @@ func (l *Loop) drain(now time.Time) {
 		case fsm.NoteLinkOpen:
 			l.cfg.Log.Debug().Int("link", n.Link).Msg("link open")
 		case fsm.NoteLinkClosed:
+			l.release(n.Link, n.Gen, handlers.ErrLinkClosed)
 			l.cfg.Log.Debug().Int("link", n.Link).Stringer("reason", n.Reason).Msg("link closed")
+		}
+		if l.cfg.Metrics != nil {
+			l.cfg.Metrics.Observe(n, now)
 		}
 		if l.cfg.Observe != nil {
 			l.cfg.Observe(n)
 		}
 	}
+	if seen && l.cfg.Metrics != nil {
+		l.cfg.Metrics.Links(l.m.LinkStates())
+		l.cfg.Metrics.SendQueue(l.m.SendQueue())
+	}
+}
+
+var cwjap = []byte("AT+CWJAP")
+
+// traceBytes logs serial traffic at trace level, escaped; the Wi-Fi
+// password never reaches the log.
+func (l *Loop) traceBytes(dir string, b []byte) {
+	e := l.cfg.Log.Trace()
+	if e == nil {
+		return
+	}
+	if dir == "tx" && bytes.HasPrefix(b, cwjap) {
+		e.Str("dir", dir).Str("data", "AT+CWJAP=<redacted>").Msg("serial")
+		return
+	}
+	e.Str("dir", dir).Str("data", strconv.Quote(string(b))).Msg("serial")
 }
 
 // serve runs the handler for the request on link and hands its answer to
@@ -255,12 +310,22 @@ func (l *Loop) serve(now time.Time, link int, gen uint32) {
 		return
 	}
 	w := &l.w[link]
-	w.Reset()
+	w.Reset(l.detacher[link])
 	req := &l.req
 	ip, port := l.m.Remote(link)
 	*req = handlers.Request{Request: r, Link: link, RemoteIP: ip, RemotePort: port, Body: l.m.Body(link)}
-	if !l.call(w, req) {
-		w.Reset()
+	ok := l.call(w, req, func() { l.cfg.Handler.ServeModem(w, req) })
+	if ok && w.IsDetached() {
+		return // answered later through Detached.Respond
+	}
+	l.respond(now, link, gen, w, ok)
+}
+
+// respond hands the answer in w to the machine; ok false means the
+// handler panicked and a 500 goes out instead.
+func (l *Loop) respond(now time.Time, link int, gen uint32, w *handlers.ResponseWriter, ok bool) {
+	if !ok {
+		w.Reset(nil)
 		w.WriteHeader(500)
 		w.WriteString("Internal Server Error\n")
 		w.CloseAfter()
@@ -275,14 +340,84 @@ func (l *Loop) serve(now time.Time, link int, gen uint32) {
 	}
 }
 
-// call runs the handler and reports whether it returned normally.
-func (l *Loop) call(w *handlers.ResponseWriter, r *handlers.Request) (ok bool) {
+// call runs f (a handler) and reports whether it returned normally.
+func (l *Loop) call(w *handlers.ResponseWriter, r *handlers.Request, f func()) (ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			l.cfg.Log.Error().Interface("panic", p).Int("link", r.Link).Bytes("path", r.Path).Msg("handler panicked")
+			if l.cfg.Metrics != nil {
+				l.cfg.Metrics.HandlerPanic()
+			}
+			ev := l.cfg.Log.Error().Interface("panic", p)
+			if r != nil {
+				ev = ev.Int("link", r.Link).Bytes("path", r.Path)
+			}
+			ev.Msg("handler panicked")
 			ok = false
 		}
 	}()
-	l.cfg.Handler.ServeModem(w, r)
+	f()
 	return true
+}
+
+// detached is a request answered after its handler returned.
+type detached struct {
+	l    *Loop
+	link int
+	gen  uint32
+	done chan struct{}
+	err  error // set before done closes
+	used bool  // Respond was called (loop-owned)
+}
+
+// detach is called by ResponseWriter.Detach during a handler run.
+func (l *Loop) detach(link int) handlers.Detached {
+	d := &detached{l: l, link: link, gen: l.m.LinkGen(link), done: make(chan struct{})}
+	l.det[link] = d
+	return d
+}
+
+// release ends the detached request of link, if any, with err.
+func (l *Loop) release(link int, gen uint32, err error) {
+	if d := l.det[link]; d != nil && d.gen == gen {
+		l.det[link] = nil
+		d.err = err
+		close(d.done)
+	}
+}
+
+func (d *detached) Done() <-chan struct{} { return d.done }
+
+func (d *detached) Err() error {
+	select {
+	case <-d.done:
+		return d.err
+	default:
+		return nil
+	}
+}
+
+func (d *detached) post(f func(now time.Time)) {
+	select {
+	case d.l.posts <- f:
+	case <-d.done:
+	}
+}
+
+func (d *detached) Respond(fill func(w *handlers.ResponseWriter)) {
+	d.post(func(now time.Time) {
+		l := d.l
+		if d.used || l.det[d.link] != d || l.m.LinkState(d.link) != fsm.LinkHandling {
+			return
+		}
+		d.used = true
+		w := &l.w[d.link]
+		w.Reset(nil)
+		ok := l.call(w, nil, func() { fill(w) })
+		l.respond(now, d.link, d.gen, w, ok)
+		l.drain(now)
+	})
+}
+
+func (d *detached) Wake() {
+	d.post(func(now time.Time) { d.l.m.Wake(now, d.link, d.gen) })
 }

@@ -3,14 +3,17 @@ package loop
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/espgate/espgate/fsm"
 	"github.com/espgate/espgate/handlers"
+	"github.com/espgate/espgate/metrics"
 )
 
 // pipeline drives a Loop's machine and handler path directly, playing the
@@ -31,7 +34,11 @@ func newPipeline(tb testing.TB, nonos bool) *pipeline {
 		w.AddHeader("Content-Type", "text/plain")
 		w.SetBody(helloBody)
 	})
-	l := New(Config{Port: nopPort{}, Handler: h, Log: zerolog.Nop()})
+	reg := prometheus.NewRegistry()
+	// A real logger at info level: the request path's debug and trace
+	// calls are disabled levels and must cost nothing.
+	log := zerolog.New(io.Discard).Level(zerolog.InfoLevel)
+	l := New(Config{Port: nopPort{}, Handler: h, Log: log, Metrics: metrics.New(reg)})
 	p := &pipeline{l: l, now: time.Unix(1_700_000_000, 0)}
 	l.m.Start(p.now)
 	l.drain(p.now)

@@ -75,7 +75,7 @@ func (h *scrapeHandler) ServeModem(w *handlers.ResponseWriter, r *handlers.Reque
 }
 
 func fail(w *handlers.ResponseWriter, msg string) {
-	w.Reset()
+	w.Discard()
 	w.WriteHeader(500)
 	w.AddHeader("Content-Type", "text/plain; charset=utf-8")
 	w.WriteString(msg)

@@ -271,7 +271,7 @@ func BenchmarkHandler(b *testing.B) {
 			n := 0
 			b.ReportAllocs()
 			for b.Loop() {
-				w.Reset()
+				w.Reset(nil)
 				h.ServeModem(&w, r)
 				_, body, _, _, _ := w.Parts()
 				n = len(body)
