@@ -4,6 +4,7 @@
 package handlers
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -11,14 +12,108 @@ import (
 	"github.com/espgate/espgate/parser"
 )
 
-// Request is a view of one request. It and every slice it holds are valid
-// only until the handler returns; copy what must be kept.
+// Request is a view of one request. It and every slice it holds (and
+// every slice its methods return) are valid only until the handler
+// returns; copy what must be kept.
 type Request struct {
-	*parser.Request        // method, target, path, query, headers, framing
+	*parser.Request        // method, target, path, raw query, headers, framing
 	Link            int    // the modem link (0..4) the request came on
 	RemoteIP        []byte // the client's address as the modem reported it (CIPDINFO); may be empty
 	RemotePort      int
 	Body            []byte // the whole request body, de-chunked
+
+	params  [maxParams]param
+	nparams int
+	scratch []byte // unescaped values, reused
+}
+
+const maxParams = 8
+
+type param struct {
+	name  string
+	value []byte
+}
+
+// Reset points r at a new request, keeping its buffers.
+func (r *Request) Reset(pr *parser.Request, link int, ip []byte, port int, body []byte) {
+	r.Request, r.Link, r.RemoteIP, r.RemotePort, r.Body = pr, link, ip, port, body
+	r.nparams = 0
+	r.scratch = r.scratch[:0]
+}
+
+func (r *Request) addParam(name string, value []byte) {
+	if r.nparams < maxParams {
+		r.params[r.nparams] = param{name, value}
+		r.nparams++
+	}
+}
+
+// Param returns the value of the route wildcard name ({name} or
+// {name...}), unescaped, or nil.
+func (r *Request) Param(name string) []byte {
+	for i := 0; i < r.nparams; i++ {
+		if r.params[i].name == name {
+			return r.unescape(r.params[i].value, false)
+		}
+	}
+	return nil
+}
+
+// Query returns the first value of the query parameter name, unescaped
+// (+ is a space), and whether it is present.
+func (r *Request) Query(name string) ([]byte, bool) {
+	q := r.RawQuery
+	for len(q) > 0 {
+		var pair []byte
+		if i := bytes.IndexByte(q, '&'); i >= 0 {
+			pair, q = q[:i], q[i+1:]
+		} else {
+			pair, q = q, nil
+		}
+		key, value, _ := bytes.Cut(pair, []byte{'='})
+		if string(key) == name || bytes.IndexByte(key, '%') >= 0 && string(r.unescape(key, true)) == name {
+			return r.unescape(value, true), true
+		}
+	}
+	return nil, false
+}
+
+// unescape decodes %XX (and + when plus) into the request's scratch
+// buffer; b is returned as it is when it has nothing to decode or a
+// malformed escape.
+func (r *Request) unescape(b []byte, plus bool) []byte {
+	if bytes.IndexByte(b, '%') < 0 && (!plus || bytes.IndexByte(b, '+') < 0) {
+		return b
+	}
+	start := len(r.scratch)
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c == '+' && plus:
+			c = ' '
+		case c == '%':
+			if i+2 >= len(b) || unhex(b[i+1]) < 0 || unhex(b[i+2]) < 0 {
+				r.scratch = r.scratch[:start]
+				return b
+			}
+			c = byte(unhex(b[i+1])<<4 | unhex(b[i+2]))
+			i += 2
+		}
+		r.scratch = append(r.scratch, c)
+	}
+	return r.scratch[start:len(r.scratch):len(r.scratch)]
+}
+
+func unhex(c byte) int {
+	switch {
+	case '0' <= c && c <= '9':
+		return int(c - '0')
+	case 'a' <= c && c <= 'f':
+		return int(c - 'a' + 10)
+	case 'A' <= c && c <= 'F':
+		return int(c - 'A' + 10)
+	}
+	return -1
 }
 
 // Handler answers requests. It runs on the loop goroutine and must not

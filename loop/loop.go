@@ -313,7 +313,7 @@ func (l *Loop) serve(now time.Time, link int, gen uint32) {
 	w.Reset(l.detacher[link])
 	req := &l.req
 	ip, port := l.m.Remote(link)
-	*req = handlers.Request{Request: r, Link: link, RemoteIP: ip, RemotePort: port, Body: l.m.Body(link)}
+	req.Reset(r, link, ip, port, l.m.Body(link))
 	ok := l.call(w, req, func() { l.cfg.Handler.ServeModem(w, req) })
 	if ok && w.IsDetached() {
 		return // answered later through Detached.Respond
