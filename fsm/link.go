@@ -65,6 +65,7 @@ type link struct {
 	firstSent    bool // the response's first chunk has been sent
 	starved      bool // the stream had nothing ready: wait for Wake
 	served       int  // responses completed on this connection
+	raw          bool // hijacked: bytes pass through both ways
 }
 
 func (l *link) init(id int, cfg *Config) {
@@ -86,6 +87,7 @@ func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
 	l.stash = l.stash[:0]
 	l.flood = false
 	l.served = 0
+	l.raw = false
 	l.ipLen = copy(l.ip[:], ip)
 	l.port = port
 	l.idle(m, now)
@@ -149,6 +151,15 @@ func (l *link) data(m *Machine, now time.Time, d []byte) {
 		d = d[l.feed(m, now, d):]
 	}
 	if len(d) == 0 || l.state == LinkClosing || l.state == LinkFree {
+		return
+	}
+	if l.raw {
+		if len(l.stash)+len(d) > cap(l.stash) { // the application is not reading
+			l.startClose(m, now, ClosedServerOverrun)
+			return
+		}
+		l.stash = append(l.stash, d...)
+		m.note(Note{Kind: NoteRawData, Link: l.id, Gen: l.gen})
 		return
 	}
 	// Busy: hold pipelined input until the response is out.
@@ -283,6 +294,16 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 	}
 	l.left = length
 
+	if r.Raw {
+		l.raw = true
+		l.head = l.head[:0]
+		l.closeAfter = true
+		l.state = LinkSending
+		if len(l.stash) > 0 { // bytes the client sent after its request
+			m.note(Note{Kind: NoteRawData, Link: l.id, Gen: l.gen})
+		}
+		return
+	}
 	h := append(l.head[:0], "HTTP/1.1 "...)
 	h = strconv.AppendInt(h, int64(r.Status), 10)
 	h = append(h, ' ')
@@ -347,6 +368,16 @@ func (l *link) fill(m *Machine, now time.Time, dst []byte) (int, bool) {
 	l.headOff += n
 	if l.headOff < len(l.head) {
 		return n, false
+	}
+	if l.raw {
+		k, err := l.readStream(dst[n:])
+		n += k
+		if err == nil {
+			l.starved = k == 0
+			return n, false
+		}
+		l.filledAll = true
+		return n, true
 	}
 	if !l.noBody {
 		switch {
@@ -512,6 +543,7 @@ func (l *link) closed(m *Machine, reason CloseReason) {
 	l.interim, l.interimSent, l.closeIssued = false, false, false
 	l.deadline, l.dlKind = time.Time{}, dlNone
 	l.ipLen, l.port = 0, 0
+	l.raw = false
 }
 
 // tick runs the link's deadline.
@@ -542,6 +574,21 @@ func (m *Machine) Wake(now time.Time, link int, gen uint32) {
 	}
 	m.links[link].starved = false
 	m.schedule(now)
+}
+
+// TakeRaw returns the bytes a hijacked link (generation gen) received
+// since the last call: a view valid until the next call into the Machine.
+func (m *Machine) TakeRaw(link int, gen uint32) []byte {
+	if link < 0 || link >= MaxLinks {
+		return nil
+	}
+	l := &m.links[link]
+	if l.gen != gen || !l.raw {
+		return nil
+	}
+	b := l.stash
+	l.stash = l.stash[:0]
+	return b
 }
 
 // Request returns the request announced by NoteRequest on link: a view

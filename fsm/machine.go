@@ -20,7 +20,7 @@ type Config struct {
 	ServerPort     int           // the modem's TCP server port; default 80
 	SSID, Password string        // join this network when SSID is set
 	ServerTimeout  int           // AT+CIPSTO seconds, the modem's own idle backstop; default 180
-	Baud           int           // current line rate, for wire-time deadlines; default 115200
+	Baud           int           // current line rate (for metrics); default 115200
 	Limits         parser.Limits // HTTP request limits; zero value: parser.DefaultLimits()
 	HeaderTimeout  time.Duration // from a request's first byte to its complete head; default 10s
 	BodyTimeout    time.Duration // longest pause inside a request body; default 10s
@@ -75,6 +75,7 @@ const (
 	NoteLinkClosed                   // Link closed for Reason
 	NoteResponseDone                 // the response on Link is sent: Status, Method, Bytes (on the wire), Dur (since the request's first byte)
 	NoteFirstByte                    // the first chunk of a response on Link was sent: Dur since the request's first byte
+	NoteRawData                      // a hijacked link received bytes: take them with TakeRaw
 	NoteModemState                   // the modem entered State
 	NoteServing                      // the server is up; Text holds the station or AP address
 	NoteModemReset                   // the modem reset (unexpected "ready", or recovery)
@@ -141,6 +142,11 @@ type Response struct {
 	Length int64
 	// Close asks to close the link after this response.
 	Close bool
+	// Raw hands the link over (hijacking): no status line or headers are
+	// sent, Stream's bytes go out as they are until it ends (then the link
+	// closes), and the client's later bytes are not parsed as HTTP: each
+	// arrival is announced by NoteRawData and taken with TakeRaw.
+	Raw bool
 }
 
 // Errors returned by Respond.
@@ -235,7 +241,7 @@ func (m *Machine) Address() string { return string(m.ip[:m.ipLen]) }
 // Config returns the machine's configuration with defaults applied.
 func (m *Machine) Config() Config { return m.cfg }
 
-// SetBaud tells the machine the line rate changed (for wire-time deadlines).
+// SetBaud tells the machine the line rate changed.
 func (m *Machine) SetBaud(baud int) {
 	if baud > 0 {
 		m.cfg.Baud = baud
@@ -303,11 +309,6 @@ func (m *Machine) WriteDone(now time.Time) {
 func (m *Machine) queueOut(b []byte) {
 	m.out[m.nOut] = b
 	m.nOut++
-}
-
-// wire returns how long n bytes take on the line.
-func (m *Machine) wire(n int) time.Duration {
-	return time.Duration(n) * 10 * time.Second / time.Duration(m.cfg.Baud)
 }
 
 // Input hands the machine bytes read from the modem. The machine keeps no
@@ -708,12 +709,15 @@ func (m *Machine) schedule(now time.Time) {
 }
 
 // announce fills the chunk buffer from link l and issues AT+CIPSEND. It
-// reports false if the link had nothing ready after all.
+// reports false if the link had nothing ready after all (and scheduling
+// should go on with the next link).
 func (m *Machine) announce(now time.Time, l *link) bool {
 	n, done := l.fill(m, now, m.send[:])
 	if n == 0 {
-		if done { // an empty final piece: nothing to send, the response is complete
+		if done { // an empty final piece: the response is complete as it is
 			l.sent(m, now, true)
+			m.schedule(now) // the link may now close or take its next request
+			return true
 		}
 		return false
 	}

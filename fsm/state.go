@@ -119,19 +119,20 @@ func (g Generation) String() string {
 type CloseReason uint8
 
 const (
-	ClosedByClient   CloseReason = iota // the modem reported <id>,CLOSED unasked
-	ClosedByServer                      // Connection: close, or the handler asked
-	ClosedIdle                          // keep-alive idle deadline, or a silent speculative connection
-	ClosedTimeout                       // header or body deadline (408 sent)
-	ClosedBadRequest                    // malformed or over-limit request (4xx/5xx sent)
-	ClosedSendFailed                    // SEND FAIL, missing SEND OK, lost prompt, link not valid
-	ClosedReset                         // the modem reset or was reset
-	ClosedEvicted                       // an idle keep-alive link closed to free a link
-	ClosedShutdown                      // the server is shutting down
+	ClosedByClient      CloseReason = iota // the modem reported <id>,CLOSED unasked
+	ClosedByServer                         // Connection: close, or the handler asked
+	ClosedIdle                             // keep-alive idle deadline, or a silent speculative connection
+	ClosedTimeout                          // header or body deadline (408 sent)
+	ClosedBadRequest                       // malformed or over-limit request (4xx/5xx sent)
+	ClosedSendFailed                       // SEND FAIL, missing SEND OK, lost prompt, link not valid
+	ClosedReset                            // the modem reset or was reset
+	ClosedEvicted                          // an idle keep-alive link closed to free a link
+	ClosedShutdown                         // the server is shutting down
+	ClosedServerOverrun                    // a hijacked link's application did not read its input
 	numCloseReasons
 )
 
-var closeReasonNames = [numCloseReasons]string{"client", "server", "idle", "timeout", "bad_request", "send_failed", "reset", "evicted", "shutdown"}
+var closeReasonNames = [numCloseReasons]string{"client", "server", "idle", "timeout", "bad_request", "send_failed", "reset", "evicted", "shutdown", "overrun"}
 
 func (r CloseReason) String() string {
 	if r < numCloseReasons {

@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // GatewayBuffer is how many response bytes a net/http handler may write
@@ -51,7 +53,7 @@ func (g *NetHTTP) ServeModem(w *ResponseWriter, r *Request) {
 	d := w.Detach()
 	ctx, cancel := context.WithCancel(req.Context())
 	req = req.WithContext(ctx)
-	gw := &gatewayWriter{d: d, header: make(http.Header), head: req.Method == http.MethodHead}
+	gw := &gatewayWriter{d: d, header: make(http.Header), head: req.Method == http.MethodHead, remote: remoteTCPAddr(r)}
 	go func() {
 		<-d.Done()
 		cancel()
@@ -140,6 +142,9 @@ type gatewayWriter struct {
 	mu      sync.Mutex // guards pipe and aborted, shared with abort
 	pipe    *pipe
 	aborted error
+
+	hijacked bool
+	remote   net.Addr
 }
 
 func (g *gatewayWriter) Header() http.Header { return g.header }
@@ -223,6 +228,9 @@ func (g *gatewayWriter) start(length int64) {
 
 // finish ends the response when the handler returns.
 func (g *gatewayWriter) finish() {
+	if g.hijacked {
+		return // the conn is the handler's now
+	}
 	if !g.wrote {
 		g.WriteHeader(http.StatusOK)
 	}
@@ -303,6 +311,9 @@ func (g *gatewayWriter) serve(gw *NetHTTP, req *http.Request) {
 			if p != http.ErrAbortHandler {
 				gw.logf("espgate: net/http handler panicked serving %s: %v", req.URL.Path, p)
 			}
+			if g.hijacked {
+				return
+			}
 			if !g.started {
 				g.d.Respond(func(w *ResponseWriter) {
 					w.WriteHeader(http.StatusInternalServerError)
@@ -338,13 +349,15 @@ func (g *gatewayWriter) abort(err error) {
 // write blocks while GatewayBuffer bytes wait; Read (on the loop) never
 // blocks: it returns (0, nil) when nothing is ready and asks for a Wake.
 type pipe struct {
-	d      Detached
-	mu     sync.Mutex
-	cond   *sync.Cond
-	buf    []byte
-	closed bool
-	err    error // why the writer stopped; io.EOF for a normal end
-	want   bool  // the loop found it empty and waits for Wake
+	d        Detached
+	mu       sync.Mutex
+	cond     *sync.Cond
+	buf      []byte
+	closed   bool
+	err      error // why the writer stopped; io.EOF for a normal end
+	want     bool  // the loop found it empty and waits for Wake
+	deadline time.Time
+	dlTimer  *time.Timer
 }
 
 func newPipe(d Detached) *pipe {
@@ -358,6 +371,10 @@ func (p *pipe) write(b []byte) (int, error) {
 	for len(b) > 0 {
 		p.mu.Lock()
 		for len(p.buf) >= GatewayBuffer && !p.closed {
+			if !p.deadline.IsZero() && !time.Now().Before(p.deadline) {
+				p.mu.Unlock()
+				return n, os.ErrDeadlineExceeded
+			}
 			p.cond.Wait()
 		}
 		if p.closed {

@@ -143,6 +143,12 @@ type Detached interface {
 	// Err says why Done closed: nil when the response was sent,
 	// ErrLinkClosed when the client went away first.
 	Err() error
+	// Hijack hands the link over instead of answering: out's bytes go to
+	// the client as they are (a Read returning (0, nil) waits for Wake),
+	// the link closes when out ends, and in is called on the loop with
+	// every byte the client sends (a view: copy it) and once with closed
+	// set when the link closes. in must not block.
+	Hijack(out io.Reader, in func(data []byte, closed bool))
 }
 
 // ErrLinkClosed reports that the client's link closed before the answer.

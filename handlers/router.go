@@ -77,7 +77,6 @@ func (rt *Router) Handle(pattern string, h Handler) {
 		case last && seg == "": // trailing slash: a subtree
 			ep = &n.rest
 		case last && seg == "{$}":
-			ep = &n.exact
 			if n.lit == nil {
 				n.lit = map[string]*rnode{}
 			}

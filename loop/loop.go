@@ -59,6 +59,7 @@ type Loop struct {
 	w        [fsm.MaxLinks]handlers.ResponseWriter
 	req      handlers.Request
 	det      [fsm.MaxLinks]*detached // the detached request of each link
+	raw      [fsm.MaxLinks]rawSink   // the hijacked link's receiver
 	detacher [fsm.MaxLinks]func() handlers.Detached
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
@@ -253,6 +254,10 @@ func (l *Loop) drain(now time.Time) {
 			l.serve(now, n.Link, n.Gen)
 		case fsm.NoteResponseDone:
 			l.release(n.Link, n.Gen, nil)
+		case fsm.NoteRawData:
+			if r := l.raw[n.Link]; r.in != nil && r.gen == n.Gen {
+				r.in(l.m.TakeRaw(n.Link, n.Gen), false)
+			}
 		case fsm.NoteModemState:
 			l.cfg.Log.Info().Stringer("state", n.State).Msg("modem")
 		case fsm.NoteServing:
@@ -271,6 +276,10 @@ func (l *Loop) drain(now time.Time) {
 			l.cfg.Log.Debug().Int("link", n.Link).Msg("link open")
 		case fsm.NoteLinkClosed:
 			l.release(n.Link, n.Gen, handlers.ErrLinkClosed)
+			if r := l.raw[n.Link]; r.in != nil && r.gen == n.Gen {
+				l.raw[n.Link] = rawSink{}
+				r.in(nil, true)
+			}
 			l.cfg.Log.Debug().Int("link", n.Link).Stringer("reason", n.Reason).Msg("link closed")
 		}
 		if l.cfg.Metrics != nil {
@@ -414,6 +423,29 @@ func (d *detached) Respond(fill func(w *handlers.ResponseWriter)) {
 		w.Reset(nil)
 		ok := l.call(w, nil, func() { fill(w) })
 		l.respond(now, d.link, d.gen, w, ok)
+		l.drain(now)
+	})
+}
+
+// rawSink receives a hijacked link's input.
+type rawSink struct {
+	gen uint32
+	in  func(data []byte, closed bool)
+}
+
+func (d *detached) Hijack(out io.Reader, in func(data []byte, closed bool)) {
+	d.post(func(now time.Time) {
+		l := d.l
+		if d.used || l.det[d.link] != d || l.m.LinkState(d.link) != fsm.LinkHandling {
+			in(nil, true)
+			return
+		}
+		d.used = true
+		l.raw[d.link] = rawSink{gen: d.gen, in: in}
+		if err := l.m.Respond(now, d.link, d.gen, fsm.Response{Status: 200, Stream: out, Raw: true}); err != nil {
+			l.raw[d.link] = rawSink{}
+			in(nil, true)
+		}
 		l.drain(now)
 	})
 }

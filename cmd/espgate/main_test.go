@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// syncBuffer is an io.Writer safe for the loop and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startGateway runs the binary's gateway on the emulator and returns its URL.
+func startGateway(t *testing.T, args ...string) (*gateway, string) {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	f, err := parseServe(append([]string{"--listen", "127.0.0.1:0", "--unpaced", "--log-level", "warn"}, args...), &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := build(f, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		g.close()
+		for _, v := range g.srv.EmulatorModem().Violations() {
+			t.Errorf("host protocol violation: %v", v)
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, after, ok := strings.Cut(stdout.String(), "espgate: serving "); ok {
+			url, _, _ := strings.Cut(after, "\n")
+			return g, strings.TrimSuffix(url, "/")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("not serving after 10 s; stdout %q stderr %q", stdout.String(), stderr.String())
+	return nil, ""
+}
+
+func fetch(t *testing.T, c *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+func TestDemoPages(t *testing.T) {
+	_, url := startGateway(t)
+	c := &http.Client{Timeout: 10 * time.Second}
+	if code, body := fetch(t, c, url+"/"); code != 200 || !strings.Contains(body, "<h1>espgate</h1>") {
+		t.Fatalf("index: %d %q", code, body)
+	}
+	if code, body := fetch(t, c, url+"/api/status"); code != 200 || !strings.Contains(body, `"state":"serving"`) {
+		t.Fatalf("status: %d %q", code, body)
+	}
+	resp, err := c.Post(url+"/echo", "text/plain", strings.NewReader("ping"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "ping" {
+		t.Fatalf("echo %q", b)
+	}
+}
+
+// scrape fetches /metrics through the modem (gzip, as Prometheus asks) and
+// parses it with the Prometheus text parser.
+func scrape(t *testing.T, c *http.Client, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/metrics", nil)
+	req.Header.Set("Accept-Encoding", "gzip") // set by hand: the body arrives compressed
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
+		t.Fatalf("scrape: %d, Content-Encoding %q", resp.StatusCode, resp.Header.Get("Content-Encoding"))
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := p.TextToMetricFamilies(bufio.NewReader(zr))
+	if err != nil {
+		t.Fatalf("parsing the scrape: %v", err)
+	}
+	return fams
+}
+
+// value returns the value of the series of name whose labels include want.
+func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	t.Helper()
+	f, ok := fams[name]
+	if !ok {
+		t.Fatalf("no metric %s", name)
+	}
+next:
+	for _, m := range f.Metric {
+		for k, v := range want {
+			found := false
+			for _, l := range m.Label {
+				if l.GetName() == k && l.GetValue() == v {
+					found = true
+				}
+			}
+			if !found {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		}
+	}
+	t.Fatalf("no series %s%v", name, want)
+	return 0
+}
+
+func TestMetricsThroughTheModem(t *testing.T) {
+	g, url := startGateway(t)
+	c := &http.Client{Timeout: 10 * time.Second}
+	for range 7 {
+		if code, _ := fetch(t, c, url+"/hello"); code != 200 {
+			t.Fatal(code)
+		}
+	}
+	for range 3 {
+		if code, _ := fetch(t, c, url+"/missing"); code != 404 {
+			t.Fatal(code)
+		}
+	}
+	resp, err := c.Post(url+"/echo", "text/plain", strings.NewReader("abc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	// The emulator resets; the server recovers and serves again.
+	c.CloseIdleConnections()
+	g.srv.EmulatorModem().Reset()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := (&http.Client{Timeout: 2 * time.Second}).Get(url + "/hello")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not serving after the reset: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	fams := scrape(t, c, url)
+	checks := []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"espgate_http_requests_total", map[string]string{"method": "GET", "code": "2xx"}, 8}, // 7 + the one after the reset
+		{"espgate_http_requests_total", map[string]string{"method": "GET", "code": "4xx"}, 3},
+		{"espgate_http_requests_total", map[string]string{"method": "POST", "code": "2xx"}, 1},
+		{"espgate_modem_resets_total", nil, 1},
+		{"espgate_modem_info", map[string]string{"generation": "nonos"}, 1},
+		{"espgate_modem_state", map[string]string{"state": "serving"}, 1},
+		{"espgate_http_request_duration_seconds", nil, 12},
+	}
+	for _, c := range checks {
+		if got := value(t, fams, c.name, c.labels); got != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	if rx := value(t, fams, "espgate_uart_bytes_total", map[string]string{"direction": "rx"}); rx < 500 {
+		t.Errorf("uart rx bytes %v", rx)
+	}
+	if n := value(t, fams, "espgate_at_command_duration_seconds", map[string]string{"command": "AT+CIPSEND"}); n < 12 {
+		t.Errorf("AT+CIPSEND observations %v, want at least one per response", n)
+	}
+}
+
+func TestMetricsAuth(t *testing.T) {
+	_, url := startGateway(t, "--metrics-auth", "prom:s3cret")
+	c := &http.Client{Timeout: 10 * time.Second}
+	if code, _ := fetch(t, c, url+"/metrics"); code != 401 {
+		t.Fatalf("without credentials: %d", code)
+	}
+	req, _ := http.NewRequest("GET", url+"/metrics", nil)
+	req.SetBasicAuth("prom", "s3cret")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "espgate_links") {
+		t.Fatalf("with credentials: %d", resp.StatusCode)
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, args := range [][]string{{"--profile", "esp32"}, {"--baud", "0"}, {"--metrics-auth", "nocolon"}, {"stray"}} {
+		var out, errOut bytes.Buffer
+		if code := serve(context.Background(), args, &out, &errOut); code != 2 || errOut.Len() == 0 {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errOut.String())
+		}
+	}
+}

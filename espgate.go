@@ -1,0 +1,230 @@
+// Package espgate serves web applications to Wi-Fi clients through an
+// ESP8266 (or ESP32) running Espressif's AT firmware on a serial line.
+//
+// The modem accepts TCP connections itself; espgate drives it with AT
+// commands, parses the HTTP requests that arrive as +IPD frames, and sends
+// the responses back through AT+CIPSEND. Any net/http.Handler runs over it
+// unmodified, and native handlers (package handlers) answer without
+// allocating. With no Device, the embedded emulator of the modem stands in,
+// so everything runs on a machine with no modem at all.
+package espgate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/espgate/espgate/fsm"
+	"github.com/espgate/espgate/handlers"
+	"github.com/espgate/espgate/loop"
+	"github.com/espgate/espgate/metrics"
+	"github.com/espgate/espgate/parser"
+	"github.com/espgate/espgate/port"
+	"github.com/espgate/espgate/sim"
+)
+
+// Server serves HTTP through one modem. Set its fields, then call
+// ListenAndServe; a Server is not reused after it returns.
+type Server struct {
+	// Device names the modem line: a serial device (/dev/serial0), a pty,
+	// or tcp://host:port. Empty means the embedded emulator.
+	Device string
+	// Baud is the line rate; 0 means 115200.
+	Baud int
+	// SSID and Password, when SSID is set, make the modem join that network.
+	SSID, Password string
+	// ModemPort is the TCP port the modem listens on; 0 means 80.
+	ModemPort int
+	// Emulator configures the embedded emulator when Device is empty. Its
+	// zero value is a NonOS AT 1.7 modem, already on a network, with
+	// clients connecting to 127.0.0.1:8080.
+	Emulator sim.Config
+
+	// Routes, when set, answers first with native handlers; what it does
+	// not match goes to Handler (through the net/http gateway).
+	Routes *handlers.Router
+	// Handler serves every request Routes does not; nil means 404.
+	Handler http.Handler
+
+	// Logger receives the server's log; nil means no logging.
+	Logger *zerolog.Logger
+	// Registerer, when set, gets espgate's Prometheus collectors.
+	Registerer prometheus.Registerer
+	// Metrics, when set, is used instead of collectors made for Registerer.
+	Metrics *metrics.Metrics
+	// Limits bounds requests; the zero value means parser.DefaultLimits().
+	Limits parser.Limits
+	// HeaderTimeout and IdleTimeout bound a request's head and an idle
+	// keep-alive link; zero means 10 s and 5 s.
+	HeaderTimeout, IdleTimeout time.Duration
+	// ShutdownTimeout bounds how long open responses may finish after the
+	// context ends or Shutdown is called; zero means 5 s.
+	ShutdownTimeout time.Duration
+	// OnServing, if set, is called with the URL clients use once the modem
+	// serves (again after every recovery). It must not block.
+	OnServing func(url string)
+	// Observe, if set, sees every protocol note on the loop. It must not block.
+	Observe func(fsm.Note)
+
+	mu     sync.Mutex
+	stop   context.CancelFunc
+	done   chan struct{}
+	modem  *sim.Modem
+	closed bool
+}
+
+// ErrServerClosed is returned by ListenAndServe after Shutdown, and by a
+// second call on the same Server.
+var ErrServerClosed = errors.New("espgate: Server closed")
+
+// ListenAndServe opens the modem line (or starts the emulator), brings the
+// modem up and serves until ctx ends or Shutdown is called. It returns nil
+// after a graceful stop, ErrServerClosed if the Server was used before, or
+// the error that stopped it.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed || s.done != nil {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	ctx, s.stop = context.WithCancel(ctx)
+	s.done = make(chan struct{})
+	s.mu.Unlock()
+	defer close(s.done)
+	defer s.stop()
+
+	log := zerolog.Nop()
+	if s.Logger != nil {
+		log = *s.Logger
+	}
+	mx := s.Metrics
+	if mx == nil && s.Registerer != nil {
+		mx = metrics.New(s.Registerer)
+	}
+	baud := s.Baud
+	if baud <= 0 {
+		baud = 115200
+	}
+
+	var (
+		p   port.Port
+		url func(ip string) string
+	)
+	if s.Device == "" {
+		cfg := s.Emulator
+		if cfg.Listen == "" {
+			cfg.Listen = "127.0.0.1:8080"
+		}
+		if cfg.Baud == 0 {
+			cfg.Baud = baud
+		}
+		if s.SSID != "" && cfg.SSID == "" {
+			cfg.SSID, cfg.Password = s.SSID, s.Password
+		} else if s.SSID == "" {
+			cfg.Joined = true
+		}
+		m, err := sim.New(cfg)
+		if err != nil {
+			return fmt.Errorf("espgate: emulator: %w", err)
+		}
+		defer m.Close()
+		s.mu.Lock()
+		s.modem = m
+		s.mu.Unlock()
+		p = port.Wrap(m.Host(), "emulator")
+		addr := m.Addr().String()
+		url = func(string) string { return "http://" + addr + "/" }
+	} else {
+		var err error
+		if p, err = port.Open(s.Device, baud); err != nil {
+			return fmt.Errorf("espgate: %w", err)
+		}
+		modemPort := s.ModemPort
+		url = func(ip string) string {
+			if modemPort == 0 || modemPort == 80 {
+				return "http://" + ip + "/"
+			}
+			return fmt.Sprintf("http://%s:%d/", ip, modemPort)
+		}
+	}
+
+	lp := loop.New(loop.Config{
+		Port: p,
+		Machine: fsm.Config{
+			ServerPort:    s.ModemPort,
+			SSID:          s.SSID,
+			Password:      s.Password,
+			Baud:          baud,
+			Limits:        s.Limits,
+			HeaderTimeout: s.HeaderTimeout,
+			IdleTimeout:   s.IdleTimeout,
+		},
+		Handler:         s.handler(),
+		Log:             log,
+		Metrics:         mx,
+		ShutdownTimeout: s.ShutdownTimeout,
+		Observe: func(n fsm.Note) {
+			if n.Kind == fsm.NoteServing && s.OnServing != nil && (len(n.Text) > 0 || s.Device == "") {
+				s.OnServing(url(string(n.Text)))
+			}
+			if s.Observe != nil {
+				s.Observe(n)
+			}
+		},
+	})
+	if err := lp.Run(ctx); err != nil {
+		return fmt.Errorf("espgate: %w", err)
+	}
+	return nil
+}
+
+// handler combines Routes and Handler.
+func (s *Server) handler() handlers.Handler {
+	var gw handlers.Handler
+	if s.Handler != nil {
+		gw = handlers.Gateway(s.Handler)
+	}
+	switch {
+	case s.Routes != nil && gw != nil:
+		s.Routes.NotFound(gw)
+		return s.Routes
+	case s.Routes != nil:
+		return s.Routes
+	case gw != nil:
+		return gw
+	}
+	return nil // the loop answers 404
+}
+
+// Shutdown stops taking requests, lets open responses finish (for at most
+// ShutdownTimeout) and waits until ListenAndServe has returned or ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	stop, done := s.stop, s.done
+	s.mu.Unlock()
+	if stop == nil {
+		return nil
+	}
+	stop()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// EmulatorModem returns the embedded emulator while ListenAndServe runs without
+// a Device (for its address, statistics and fault injection), else nil.
+func (s *Server) EmulatorModem() *sim.Modem {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.modem
+}
