@@ -50,42 +50,53 @@ const (
 	goodPwd    = `"espgate-sim","espgate-sim-pass"`
 )
 
+// runConvos plays every conversation in both profiles, over the
+// in-process transport and over the pseudo-terminal.
 func runConvos(t *testing.T, convos []convo) {
-	for _, p := range profiles() {
-		for _, cv := range convos {
-			if cv.only != "" && cv.only != p {
-				continue
+	for _, tr := range []string{"inproc", "pty"} {
+		for _, p := range profiles() {
+			for _, cv := range convos {
+				if cv.only != "" && cv.only != p {
+					continue
+				}
+				t.Run(tr+"/"+string(p)+"/"+cv.name, func(t *testing.T) { playConvo(t, tr, p, cv) })
 			}
-			t.Run(string(p)+"/"+cv.name, func(t *testing.T) {
-				cfg := Config{Profile: p, Unpaced: true}
-				if cv.cfg != nil {
-					cv.cfg(&cfg)
-				}
-				h := startHost(t, cfg)
-				for _, s := range cv.steps(p) {
-					if s.only != "" && s.only != p {
-						continue
-					}
-					want := s.want
-					if w, ok := s.per[p]; ok {
-						want = w
-					}
-					if s.send != "" {
-						h.send(s.send)
-					}
-					h.expect(want)
-					if s.boot {
-						h.boot()
-					}
-					if s.check != nil {
-						s.check(h)
-					}
-				}
-				h.quiet(20 * time.Millisecond)
-				wantViolations(t, h.m, cv.viols)
-			})
 		}
 	}
+}
+
+func playConvo(t *testing.T, transport string, p Profile, cv convo) {
+	cfg := Config{Profile: p, Unpaced: true}
+	if cv.cfg != nil {
+		cv.cfg(&cfg)
+	}
+	var h *host
+	if transport == "pty" {
+		h = startPTYHost(t, cfg)
+	} else {
+		h = startHost(t, cfg)
+	}
+	for _, s := range cv.steps(p) {
+		if s.only != "" && s.only != p {
+			continue
+		}
+		want := s.want
+		if w, ok := s.per[p]; ok {
+			want = w
+		}
+		if s.send != "" {
+			h.send(s.send)
+		}
+		h.expect(want)
+		if s.boot {
+			h.boot()
+		}
+		if s.check != nil {
+			s.check(h)
+		}
+	}
+	h.quiet(20 * time.Millisecond)
+	wantViolations(t, h.m, cv.viols)
 }
 
 func TestBasicCommands(t *testing.T) {

@@ -92,6 +92,19 @@ func startHost(t testing.TB, cfg Config) *host {
 	return h
 }
 
+// startPTYHost is startHost over the pseudo-terminal transport.
+func startPTYHost(t testing.TB, cfg Config) *host {
+	t.Helper()
+	m := newTestModem(t, cfg)
+	path, err := m.OpenPTY("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHost(t, m, openSlave(t, path))
+	h.boot()
+	return h
+}
+
 func (h *host) send(s string) {
 	h.t.Helper()
 	if _, err := h.rw.Write([]byte(s)); err != nil {
