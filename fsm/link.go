@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
@@ -33,7 +34,7 @@ type link struct {
 
 	body  []byte // the current request's body, de-chunked
 	stash []byte // input held while the link is busy (pipelining)
-	flood bool   // the stash overflowed: close after the current response
+	flood bool   // the stash overflowed: later input is dropped, the next request gets 503
 
 	deadline    time.Time
 	dlKind      deadlineKind
@@ -147,6 +148,9 @@ func (l *link) data(m *Machine, now time.Time, d []byte) {
 	case LinkClosing:
 		return
 	}
+	if l.flood {
+		return // the stream is cut: nothing after the overflow can be parsed
+	}
 	if l.state == LinkReceiving && len(l.stash) == 0 {
 		d = d[l.feed(m, now, d):]
 	}
@@ -155,15 +159,19 @@ func (l *link) data(m *Machine, now time.Time, d []byte) {
 	}
 	if l.raw {
 		if len(l.stash)+len(d) > cap(l.stash) { // the application is not reading
-			l.startClose(m, now, ClosedServerOverrun)
+			l.startClose(m, now, ClosedOverrun)
 			return
 		}
 		l.stash = append(l.stash, d...)
 		m.note(Note{Kind: NoteRawData, Link: l.id, Gen: l.gen})
 		return
 	}
-	// Busy: hold pipelined input until the response is out.
-	if len(l.stash)+len(d) > cap(l.stash) {
+	// Busy: hold pipelined input until the response is out. Past the
+	// stash's capacity the input is cut: the requests held in full are
+	// served, the first one cut off is answered 503 (or the link just
+	// closes), and the client retries the rest on a new connection.
+	if room := cap(l.stash) - len(l.stash); len(d) > room {
+		l.stash = append(l.stash, d[:room]...)
 		l.flood = true
 		return
 	}
@@ -211,6 +219,11 @@ func (l *link) feed(m *Machine, now time.Time, d []byte) int {
 			l.state = LinkHandling
 			l.deadline = time.Time{}
 			l.dlKind = dlNone
+			if l.flood && l.stashCut(d) {
+				l.respondError(m, now, http.StatusServiceUnavailable)
+				l.errReason = ClosedOverrun
+				return total + len(d)
+			}
 			m.note(Note{Kind: NoteRequest, Link: l.id, Gen: l.gen})
 		case parser.HTTPError:
 			if l.dlKind == dlIdle {
@@ -287,7 +300,7 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 	l.noBody = r.Status == http.StatusNoContent || r.Status == http.StatusNotModified ||
 		(req != nil && !isError && string(req.Method) == http.MethodHead)
 
-	keep := !r.Close && !isError && !m.shutdown && !l.flood && req != nil && req.KeepAlive
+	keep := !r.Close && !isError && !m.shutdown && req != nil && req.KeepAlive
 	length := int64(len(r.Body))
 	if r.Stream != nil {
 		length = r.Length
@@ -502,6 +515,17 @@ func (l *link) sent(m *Machine, now time.Time, done bool) {
 		rest := copy(l.stash, l.stash[k:])
 		l.stash = l.stash[:rest]
 	}
+	if l.flood && l.state == LinkReceiving {
+		l.startClose(m, now, ClosedOverrun) // the cut request is incomplete: nothing to answer
+	}
+}
+
+// stashCut reports whether a request that just completed, with rest the
+// input after it, is the last one held before the overflow: the first
+// request the server could not keep is behind it. Requests held in full
+// before it are served normally.
+func (l *link) stashCut(rest []byte) bool {
+	return len(rest) == 0 || !bytes.Contains(rest, []byte("\r\n\r\n"))
 }
 
 // startClose begins closing the link from the server side.

@@ -724,3 +724,37 @@ func TestStarvedStreamWaitsForWake(t *testing.T) {
 	tm.m.Wake(tm.now, 0, gen+7) // a stale wake is ignored
 	tm.wantIdle()
 }
+
+// A pipelining flood beyond what a busy link can hold: the requests held
+// in full are answered in order, the last one before the cut gets 503 with
+// Retry-After, and the link closes (the client retries the rest).
+func TestPipeliningFlood503(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{StashBytes: 100})
+	n := 0
+	tm.handler = func(int, uint32) (Response, bool) {
+		n++
+		return Response{Status: 200, Body: []byte(fmt.Sprintf("r%d", n))}, true
+	}
+	req := "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"                                            // 29 bytes
+	tm.says("0,CONNECT\r\n" + ipd(0, req))                                                 // being handled
+	tm.says(ipd(0, strings.Repeat(req, 5)))                                                // 145 bytes: 100 held
+	if p := tm.sendChunk(0); !strings.HasSuffix(p, "r1") || strings.Contains(p, "close") { // the first, kept alive
+		t.Fatalf("first: %q", p)
+	}
+	for i := 2; i <= 3; i++ {
+		if p := tm.sendChunk(0); !strings.HasSuffix(p, fmt.Sprintf("r%d", i)) {
+			t.Fatalf("response %d: %q", i, p)
+		}
+	}
+	p := tm.sendChunk(0) // the 4th held request, the last before the cut
+	if !strings.HasPrefix(p, "HTTP/1.1 503 Service Unavailable\r\n") || !strings.Contains(p, "Retry-After: 1\r\n") || !strings.Contains(p, "Connection: close") {
+		t.Fatalf("want 503 with Retry-After, got %q", p)
+	}
+	tm.closeLink(0)
+	if r, _ := tm.lastNote(NoteLinkClosed); r.Reason != ClosedOverrun {
+		t.Fatalf("reason %v", r.Reason)
+	}
+	if n != 3 {
+		t.Fatalf("handler ran %d times, want 3", n)
+	}
+}

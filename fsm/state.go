@@ -119,16 +119,16 @@ func (g Generation) String() string {
 type CloseReason uint8
 
 const (
-	ClosedByClient      CloseReason = iota // the modem reported <id>,CLOSED unasked
-	ClosedByServer                         // Connection: close, or the handler asked
-	ClosedIdle                             // keep-alive idle deadline, or a silent speculative connection
-	ClosedTimeout                          // header or body deadline (408 sent)
-	ClosedBadRequest                       // malformed or over-limit request (4xx/5xx sent)
-	ClosedSendFailed                       // SEND FAIL, missing SEND OK, lost prompt, link not valid
-	ClosedReset                            // the modem reset or was reset
-	ClosedEvicted                          // an idle keep-alive link closed to free a link
-	ClosedShutdown                         // the server is shutting down
-	ClosedServerOverrun                    // a hijacked link's application did not read its input
+	ClosedByClient   CloseReason = iota // the modem reported <id>,CLOSED unasked
+	ClosedByServer                      // Connection: close, or the handler asked
+	ClosedIdle                          // keep-alive idle deadline, or a silent speculative connection
+	ClosedTimeout                       // header or body deadline (408 sent)
+	ClosedBadRequest                    // malformed or over-limit request (4xx/5xx sent)
+	ClosedSendFailed                    // SEND FAIL, missing SEND OK, lost prompt, link not valid
+	ClosedReset                         // the modem reset or was reset
+	ClosedEvicted                       // an idle keep-alive link closed to free a link
+	ClosedShutdown                      // the server is shutting down
+	ClosedOverrun                       // the client sent more than could be held: a pipelining flood, or a hijacked link whose application does not read
 	numCloseReasons
 )
 

@@ -362,8 +362,8 @@ func requestsText(counts map[string]int) string {
 // Every value of the fsm enums used as labels has its series.
 func TestLabelsCoverEnums(t *testing.T) {
 	m := New(nil)
-	if len(m.closed) != int(fsm.ClosedServerOverrun)+1 {
-		t.Errorf("%d close reasons, want %d", len(m.closed), fsm.ClosedServerOverrun+1)
+	if len(m.closed) != int(fsm.ClosedOverrun)+1 {
+		t.Errorf("%d close reasons, want %d", len(m.closed), fsm.ClosedOverrun+1)
 	}
 	if len(m.failures) != int(fsm.FailTimeout)+1 {
 		t.Errorf("%d failures, want %d", len(m.failures), fsm.FailTimeout+1)
