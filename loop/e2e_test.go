@@ -191,9 +191,23 @@ func eachProfile(t *testing.T, f func(t *testing.T, p sim.Profile)) {
 	}
 }
 
+// eachLine runs f for both profiles over the in-process line and over a
+// pseudo-terminal opened through tarm/serial, the path a real device takes.
+func eachLine(t *testing.T, f func(t *testing.T, o serverOpts)) {
+	for _, pty := range []bool{false, true} {
+		for _, p := range profiles {
+			name := "inproc/" + string(p)
+			if pty {
+				name = "pty/" + string(p)
+			}
+			t.Run(name, func(t *testing.T) { f(t, serverOpts{profile: p, pty: pty}) })
+		}
+	}
+}
+
 func TestGetThroughEmulator(t *testing.T) {
-	eachProfile(t, func(t *testing.T, p sim.Profile) {
-		s := start(t, serverOpts{profile: p})
+	eachLine(t, func(t *testing.T, o serverOpts) {
+		s := start(t, o)
 		c := newClient()
 		code, body := get(t, c, s.url("/hello"))
 		if code != 200 || string(body) != "hello\n" {
@@ -207,8 +221,8 @@ func TestGetThroughEmulator(t *testing.T) {
 }
 
 func TestLargeResponseByteExact(t *testing.T) {
-	eachProfile(t, func(t *testing.T, p sim.Profile) {
-		s := start(t, serverOpts{profile: p})
+	eachLine(t, func(t *testing.T, o serverOpts) {
+		s := start(t, o)
 		for _, path := range []string{"/bytes?n=204800", "/stream?n=204800"} {
 			code, body := get(t, newClient(), s.url(path))
 			if code != 200 || sha256.Sum256(body) != sha256.Sum256(patternCached(204800)) {
@@ -219,8 +233,8 @@ func TestLargeResponseByteExact(t *testing.T) {
 }
 
 func TestFiveConcurrentClients(t *testing.T) {
-	eachProfile(t, func(t *testing.T, p sim.Profile) {
-		s := start(t, serverOpts{profile: p})
+	eachLine(t, func(t *testing.T, o serverOpts) {
+		s := start(t, o)
 		var wg sync.WaitGroup
 		errs := make(chan error, 5)
 		for i := range 5 {
@@ -253,8 +267,8 @@ func TestFiveConcurrentClients(t *testing.T) {
 }
 
 func TestKeepAliveAndPipelining(t *testing.T) {
-	eachProfile(t, func(t *testing.T, p sim.Profile) {
-		s := start(t, serverOpts{profile: p})
+	eachLine(t, func(t *testing.T, o serverOpts) {
+		s := start(t, o)
 		conn, err := net.Dial("tcp", s.addr)
 		if err != nil {
 			t.Fatal(err)
@@ -297,8 +311,8 @@ func TestKeepAliveAndPipelining(t *testing.T) {
 // flight: it then gets filler and a closed connection, never the other
 // client's bytes. That window is the firmware's; see the fsm tests.)
 func TestClientVanishingLeavesOthersIntact(t *testing.T) {
-	eachProfile(t, func(t *testing.T, p sim.Profile) {
-		s := start(t, serverOpts{profile: p})
+	eachLine(t, func(t *testing.T, o serverOpts) {
+		s := start(t, o)
 		c := newClient()
 		if code, _ := get(t, c, s.url("/hello")); code != 200 { // connected first
 			t.Fatal(code)
@@ -328,8 +342,8 @@ func TestClientVanishingLeavesOthersIntact(t *testing.T) {
 }
 
 func TestRecoversFromModemReset(t *testing.T) {
-	eachProfile(t, func(t *testing.T, p sim.Profile) {
-		s := start(t, serverOpts{profile: p})
+	eachLine(t, func(t *testing.T, o serverOpts) {
+		s := start(t, o)
 		c := newClient()
 		if code, _ := get(t, c, s.url("/hello")); code != 200 {
 			t.Fatal(code)
@@ -381,19 +395,4 @@ func TestHandlerPanicIs500(t *testing.T) {
 	if code, _ := get(t, c, s.url("/hello")); code != 200 {
 		t.Fatalf("after panic: %d", code)
 	}
-}
-
-func TestOverPTY(t *testing.T) {
-	eachProfile(t, func(t *testing.T, p sim.Profile) {
-		s := start(t, serverOpts{profile: p, pty: true})
-		c := newClient()
-		code, body := get(t, c, s.url("/hello"))
-		if code != 200 || string(body) != "hello\n" {
-			t.Fatalf("got %d %q", code, body)
-		}
-		code, body = get(t, c, s.url("/bytes?n=50000"))
-		if code != 200 || !bytes.Equal(body, patternCached(50000)) {
-			t.Fatalf("got %d, %d bytes", code, len(body))
-		}
-	})
 }

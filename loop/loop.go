@@ -141,6 +141,13 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 		}
 		if !stopAt.IsZero() && (m.Done() && !writing || !now.Before(stopAt)) {
+			if !m.Done() {
+				ev := l.cfg.Log.Warn().Stringer("modem", m.State()).Stringer("slot", m.Slot()).Bool("writing", writing)
+				for i := range fsm.MaxLinks {
+					ev = ev.Stringer("link"+strconv.Itoa(i), m.LinkState(i))
+				}
+				ev.Msg("shutdown timeout: links still open")
+			}
 			return nil
 		}
 		next := m.NextDeadline()
