@@ -442,41 +442,30 @@ func (c *chip) cmdCWSAP(sfx string, op opKind, args string) {
 }
 
 func (c *chip) cmdCWAUTOCONN(op opKind, args string) {
-	switch op {
-	case opQuery:
-		v := 0
-		if c.flash.autoconn {
-			v = 1
-		}
-		c.reply(fmt.Sprintf("+CWAUTOCONN:%d\r\n", v) + msgOK)
-	case opSet:
-		v, ok := flagArg(args)
-		if !ok {
-			c.reply(msgError)
-			return
-		}
-		c.flash.autoconn = v == 1
-		c.reply(msgOK)
-	default:
-		c.reply(msgError)
-	}
+	c.flagCmd(op, args, "+CWAUTOCONN", &c.flash.autoconn)
 }
 
 func (c *chip) cmdSYSSTORE(op opKind, args string) {
+	c.flagCmd(op, args, "+SYSSTORE", &c.flash.sysstore)
+}
+
+// flagCmd serves a command whose only setting is a 0/1 flag: the query
+// prints "<name>:<0|1>", the set form takes 0 or 1.
+func (c *chip) flagCmd(op opKind, args, name string, flag *bool) {
 	switch op {
 	case opQuery:
 		v := 0
-		if c.flash.sysstore {
+		if *flag {
 			v = 1
 		}
-		c.reply(fmt.Sprintf("+SYSSTORE:%d\r\n", v) + msgOK)
+		c.reply(fmt.Sprintf("%s:%d\r\n", name, v) + msgOK)
 	case opSet:
 		v, ok := flagArg(args)
 		if !ok {
 			c.reply(msgError)
 			return
 		}
-		c.flash.sysstore = v == 1
+		*flag = v == 1
 		c.reply(msgOK)
 	default:
 		c.reply(msgError)
