@@ -380,7 +380,7 @@ var (
 func classifyOther(l []byte) ATEvent {
 	ev := ATEvent{Kind: ATLine, Link: -1, Data: l}
 	switch {
-	case bytes.HasPrefix(l, prefixRecv) && bytes.HasSuffix(l, suffixBytes):
+	case len(l) > len(prefixRecv)+len(suffixBytes) && bytes.HasPrefix(l, prefixRecv) && bytes.HasSuffix(l, suffixBytes):
 		if n, ok := atoi(l[len(prefixRecv) : len(l)-len(suffixBytes)]); ok {
 			return ATEvent{Kind: ATRecv, Link: -1, Len: n}
 		}

@@ -131,6 +131,7 @@ func TestATScannerResults(t *testing.T) {
 		{"gmr", "AT version:1.7.4.0(May 11 2020 19:13:04)\r\nSDK version:3.0.4(9532ceb)\r\n\r\nOK\r\n", []atEv{evLine("AT version:1.7.4.0(May 11 2020 19:13:04)"), evLine("SDK version:3.0.4(9532ceb)"), ev(ATOK)}},
 		{"err code", "ERR CODE:0x010b0000\r\nbusy p...\r\n", []atEv{evLine("ERR CODE:0x010b0000"), ev(ATBusyP)}},
 		{"bare LF lines", "OK\nERROR\n", []atEv{ev(ATOK), ev(ATError)}},
+		{"recv without a count", "Recv bytes\r\nRecv  bytes\r\n", []atEv{evLine("Recv bytes"), evLine("Recv  bytes")}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkSplits(t, c.in, c.want) })
