@@ -14,9 +14,10 @@ run:
 test:
 	$(GO) test -race -shuffle=on -timeout 15m $(PKGS)
 
-## bench: Go benchmarks with allocation counts
+## bench: Go benchmarks with allocation counts, then the end-to-end load harness (quick)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) run ./bench -quick
 
 ## fuzz-smoke: every fuzz target for FUZZTIME each
 fuzz-smoke:

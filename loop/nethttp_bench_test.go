@@ -74,7 +74,8 @@ func BenchmarkNetHTTPInMemory(b *testing.B) {
 	for range 10 {
 		exchange()
 	}
-	if !bytes.HasPrefix(buf, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.HasSuffix(buf, helloBody) {
+	if !bytes.HasPrefix(buf, []byte("HTTP/1.1 200 OK\r\n")) || !bytes.HasSuffix(buf, helloBody) ||
+		!bytes.Contains(buf, []byte("\r\nContent-Type: text/plain\r\n")) {
 		b.Fatalf("response %q", buf)
 	}
 	b.ReportAllocs()
