@@ -67,6 +67,8 @@ type link struct {
 	starved      bool // the stream had nothing ready: wait for Wake
 	served       int  // responses completed on this connection
 	raw          bool // hijacked: bytes pass through both ways
+	// closeDelimited: the response body ends when the link closes.
+	closeDelimited bool
 }
 
 func (l *link) init(id int, cfg *Config) {
@@ -291,6 +293,7 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 	l.resp = r
 	l.status = r.Status
 	l.errReason = ClosedByServer
+	l.closeDelimited = false
 	l.firstSent = false
 	if l.reqStart.IsZero() {
 		l.reqStart = now
@@ -334,6 +337,7 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 			l.chunked = true
 		default:
 			keep = false // the body ends when the link closes
+			l.closeDelimited = true
 		}
 	}
 	switch {
@@ -497,11 +501,11 @@ func (l *link) sent(m *Machine, now time.Time, done bool) {
 		Bytes: l.wireBytes, Dur: now.Sub(l.reqStart)})
 	l.resp = Response{}
 	if l.closeAfter {
-		reason := l.errReason
 		if l.streamFailed {
-			reason = ClosedSendFailed
+			l.startClose(m, now, ClosedSendFailed) // the body is short: close now
+			return
 		}
-		l.startClose(m, now, reason)
+		l.lingerClose(m, now, l.errReason)
 		return
 	}
 	// Keep-alive: the next request, perhaps already waiting in the stash.
@@ -539,14 +543,25 @@ func (l *link) startClose(m *Machine, now time.Time, reason CloseReason) {
 	l.interim, l.interimSent = false, false
 	l.lingerUntil = time.Time{}
 	l.deadline, l.dlKind = time.Time{}, dlNone
-	if m.gen == GenESPAT && reason == ClosedByServer {
-		// 2.x reports SEND OK before the data is delivered; closing at
-		// once can reset the connection and cut the response short.
-		l.lingerUntil = now.Add(m.cfg.Linger)
-		l.deadline, l.dlKind = l.lingerUntil, dlLinger
-	}
 	l.resp = Response{}
 	l.stash = l.stash[:0]
+}
+
+// lingerClose closes the link after a response the client can see the end
+// of (Content-Length or chunked), or after SEND FAIL: the client (or the
+// modem) usually closes first, within Linger. Sending AT+CIPCLOSE at once
+// would race with that close, and the modem may already have given the id
+// to a new client, whose link the command would then cut; 2.x's SEND OK
+// also comes before the data is delivered. AT+CIPCLOSE goes out only if the
+// link is still open when Linger ends. A close-delimited body ends only
+// when the server closes, so it closes at once.
+func (l *link) lingerClose(m *Machine, now time.Time, reason CloseReason) {
+	l.startClose(m, now, reason)
+	if l.state != LinkClosing || l.closeDelimited {
+		return
+	}
+	l.lingerUntil = now.Add(m.cfg.Linger)
+	l.deadline, l.dlKind = l.lingerUntil, dlLinger
 }
 
 // closed: the link is gone.

@@ -25,7 +25,7 @@ type Config struct {
 	HeaderTimeout  time.Duration // from a request's first byte to its complete head; default 10s
 	BodyTimeout    time.Duration // longest pause inside a request body; default 10s
 	IdleTimeout    time.Duration // a link with no request in progress; default 5s
-	Linger         time.Duration // 2.x: wait for the client to close before AT+CIPCLOSE; default 1s
+	Linger         time.Duration // after a response that ends the connection, wait this long for the client to close first; default 1s
 	CommandTimeout time.Duration // an ordinary AT command; default 2s
 	JoinTimeout    time.Duration // AT+CWJAP and waiting for an address; default 20s
 	BootTimeout    time.Duration // AT+RST until "ready"; default 10s
@@ -556,8 +556,8 @@ func (m *Machine) sendResult(now time.Time, ok bool) {
 	if l.gen != m.sendGen {
 		return
 	}
-	if !ok {
-		l.startClose(m, now, ClosedSendFailed)
+	if !ok { // SEND FAIL: the modem reports the link's CLOSED next
+		l.lingerClose(m, now, ClosedSendFailed)
 		return
 	}
 	m.note(Note{Kind: NoteCommand, Cmd: CmdSend, Link: m.sendLink, Dur: now.Sub(m.cmdIssued)})

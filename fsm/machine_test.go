@@ -110,6 +110,9 @@ func (tm *testModem) collect() {
 		}
 		tm.notes = append(tm.notes, n)
 		if n.Kind == NoteRequest {
+			if tm.m.LinkGen(n.Link) != n.Gen || tm.m.LinkState(n.Link) != LinkHandling {
+				continue // the link closed in the same input: as the loop does
+			}
 			if tm.handler != nil {
 				if r, ok := tm.handler(n.Link, n.Gen); ok {
 					if err := tm.m.Respond(tm.now, n.Link, n.Gen, r); err != nil {
@@ -232,6 +235,15 @@ func (tm *testModem) closeLink(link int) {
 	}
 }
 
+// lingerThenClose waits out the linger after a closing response (the
+// client stays) and plays the modem through AT+CIPCLOSE.
+func (tm *testModem) lingerThenClose(link int) {
+	tm.t.Helper()
+	tm.wantIdle() // the client usually closes first: give it the chance
+	tm.advanceToDeadline()
+	tm.closeLink(link)
+}
+
 func ipd(link int, data string) string {
 	return fmt.Sprintf("\r\n+IPD,%d,%d,192.168.1.9,50000:%s", link, len(data), data)
 }
@@ -331,14 +343,35 @@ func TestRequestResponseClose(t *testing.T) {
 				!strings.Contains(payload, "\r\nContent-Length: 6\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nhello\n") {
 				t.Fatalf("response %q", payload)
 			}
-			if g == GenESPAT {
-				tm.wantIdle() // 2.x lingers for the client to close first
-				tm.advanceToDeadline()
-			}
-			tm.closeLink(0)
+			tm.lingerThenClose(0)
 			if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedByServer {
 				t.Fatalf("close reason %v", n.Reason)
 			}
+		})
+	}
+}
+
+// After a Connection: close response the client closes first, and a new
+// client given the same id at once is not cut by a stale AT+CIPCLOSE.
+func TestClientClosesFirstNoStaleClose(t *testing.T) {
+	for _, g := range gens {
+		t.Run(g.String(), func(t *testing.T) {
+			tm := serving(t, g, Config{})
+			tm.handler = text("bye")
+			tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"))
+			tm.sendChunk(0)
+			tm.wantIdle()
+			tm.says("0,CLOSED\r\n0,CONNECT\r\n" + ipd(0, "GET /next HTTP/1.1\r\nHost: a\r\n\r\n"))
+			if p := tm.sendChunk(0); !strings.HasSuffix(p, "\r\n\r\nbye") {
+				t.Fatalf("the new client on link 0 got %q", p)
+			}
+			for _, n := range tm.notes {
+				if n.Kind == NoteCommand && n.Cmd == CmdClose {
+					t.Fatal("AT+CIPCLOSE was sent although the client closed first")
+				}
+			}
+			tm.advance(5 * time.Second) // the new link's own idle deadline
+			tm.closeLink(0)
 		})
 	}
 }
@@ -557,7 +590,7 @@ func TestHeaderTimeout408(t *testing.T) {
 	if !strings.HasPrefix(p, "HTTP/1.1 408 Request Timeout\r\n") || !strings.Contains(p, "Connection: close") {
 		t.Fatalf("got %q", p)
 	}
-	tm.closeLink(1)
+	tm.lingerThenClose(1)
 	if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedTimeout {
 		t.Fatalf("reason %v", n.Reason)
 	}
@@ -570,7 +603,7 @@ func TestBadRequest400Closes(t *testing.T) {
 	if !strings.HasPrefix(p, "HTTP/1.1 400 Bad Request\r\n") {
 		t.Fatalf("got %q", p)
 	}
-	tm.closeLink(0)
+	tm.lingerThenClose(0)
 }
 
 func TestEvictOldestIdleWhenAllLinksTaken(t *testing.T) {
@@ -668,7 +701,7 @@ func TestShutdownClosesIdleAndFinishesBusy(t *testing.T) {
 	if p := tm.sendChunk(1); !strings.Contains(p, "Connection: close") {
 		t.Fatalf("got %q", p)
 	}
-	tm.closeLink(1)
+	tm.lingerThenClose(1)
 	if !tm.m.Done() {
 		t.Fatal("not done after every link closed")
 	}
@@ -750,7 +783,7 @@ func TestPipeliningFlood503(t *testing.T) {
 	if !strings.HasPrefix(p, "HTTP/1.1 503 Service Unavailable\r\n") || !strings.Contains(p, "Retry-After: 1\r\n") || !strings.Contains(p, "Connection: close") {
 		t.Fatalf("want 503 with Retry-After, got %q", p)
 	}
-	tm.closeLink(0)
+	tm.lingerThenClose(0)
 	if r, _ := tm.lastNote(NoteLinkClosed); r.Reason != ClosedOverrun {
 		t.Fatalf("reason %v", r.Reason)
 	}

@@ -322,8 +322,8 @@ func (l *Loop) traceBytes(dir string, b []byte) {
 // the machine. A panicking handler yields a 500.
 func (l *Loop) serve(now time.Time, link int, gen uint32) {
 	r := l.m.Request(link)
-	if r == nil {
-		return
+	if r == nil || l.m.LinkGen(link) != gen {
+		return // the link closed (and perhaps reopened) since the note
 	}
 	w := &l.w[link]
 	w.Reset(l.detacher[link])
