@@ -183,6 +183,9 @@ func TestMetricsThroughTheModem(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
+	// The client can have a response before the host has the modem's SEND
+	// OK for it: wait until the registry has counted all eleven.
+	waitCounted(t, g, 11)
 
 	// The emulator resets; the server recovers and serves again.
 	c.CloseIdleConnections()
@@ -202,6 +205,7 @@ func TestMetricsThroughTheModem(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
+	waitCounted(t, g, 12)
 	fams := scrape(t, c, url)
 	checks := []struct {
 		name   string
@@ -226,6 +230,28 @@ func TestMetricsThroughTheModem(t *testing.T) {
 	}
 	if n := value(t, fams, "espgate_at_command_duration_seconds", map[string]string{"command": "AT+CIPSEND"}); n < 12 {
 		t.Errorf("AT+CIPSEND observations %v, want at least one per response", n)
+	}
+}
+
+// waitCounted waits until the gateway's registry has counted n responses.
+func waitCounted(t *testing.T, g *gateway, n float64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		fams, err := g.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		byName := map[string]*dto.MetricFamily{}
+		for _, f := range fams {
+			byName[f.GetName()] = f
+		}
+		if value(t, byName, "espgate_http_request_duration_seconds", nil) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v responses were not all counted", n)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
