@@ -54,7 +54,6 @@ type link struct {
 	chunked      bool
 	noBody       bool
 	streamEOF    bool
-	trailerSent  bool
 	filledAll    bool // every byte of the response is in a chunk already
 	closeAfter   bool
 	status       int
@@ -299,7 +298,7 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 		l.reqStart = now
 	}
 	l.headOff, l.bodyOff, l.wireBytes = 0, 0, 0
-	l.chunked, l.streamEOF, l.trailerSent, l.filledAll, l.streamFailed, l.starved = false, false, false, false, false, false
+	l.chunked, l.streamEOF, l.filledAll, l.streamFailed, l.starved = false, false, false, false, false
 	l.noBody = r.Status == http.StatusNoContent || r.Status == http.StatusNotModified ||
 		(req != nil && !isError && string(req.Method) == http.MethodHead)
 

@@ -476,11 +476,8 @@ func (m *Machine) written(now time.Time) {
 }
 
 func (m *Machine) cmdTimeout() time.Duration {
-	switch m.cmd {
-	case CmdJoin:
+	if m.cmd == CmdJoin {
 		return m.cfg.JoinTimeout
-	case CmdReset:
-		return m.cfg.CommandTimeout
 	}
 	return m.cfg.CommandTimeout
 }

@@ -314,19 +314,25 @@ func (m *Machine) line(now time.Time, ev *parser.ATEvent) {
 	}
 }
 
+var (
+	wifiConnected    = []byte("connected")
+	wifiGotIP        = []byte("got_ip")
+	wifiDisconnected = []byte("disconnected")
+)
+
 // wifi handles the modem's Wi-Fi events.
 func (m *Machine) wifi(now time.Time, k parser.ATKind) {
-	var name string
+	var name []byte
 	switch k {
 	case parser.ATWifiConnected:
-		name = "connected"
+		name = wifiConnected
 	case parser.ATWifiGotIP:
-		name = "got_ip"
+		name = wifiGotIP
 		if m.state == ModemServing {
 			m.refreshAddr = true
 		}
 	case parser.ATWifiDisconnect:
-		name = "disconnected"
+		name = wifiDisconnected
 	}
-	m.note(Note{Kind: NoteWifi, Link: -1, Text: []byte(name)})
+	m.note(Note{Kind: NoteWifi, Link: -1, Text: name})
 }
