@@ -1,0 +1,108 @@
+// Package e2etest starts an espgate.Server on the embedded emulator for
+// end-to-end tests in any package, and checks after each test that the
+// host broke no rule of the modem's protocol.
+package e2etest
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/espgate/espgate"
+	"github.com/espgate/espgate/sim"
+)
+
+// Profiles are the firmware generations every end-to-end test runs on.
+var Profiles = []sim.Profile{sim.NonOS, sim.ESPAT}
+
+// EachProfile runs f as a subtest once per firmware generation.
+func EachProfile(t *testing.T, f func(t *testing.T, p sim.Profile)) {
+	t.Helper()
+	for _, p := range Profiles {
+		t.Run(string(p), func(t *testing.T) { f(t, p) })
+	}
+}
+
+// Env is a running server and its emulated modem.
+type Env struct {
+	// URL is where clients reach the server, with a trailing slash
+	// ("http://127.0.0.1:port/").
+	URL string
+	// Addr is the host:port of URL.
+	Addr   string
+	Server *espgate.Server
+	Modem  *sim.Modem
+}
+
+// Start serves srv on an unpaced emulator of profile p (unless
+// srv.Emulator already sets something) and waits until the modem serves.
+// The server stops when the test ends; any host protocol violation the
+// emulator counted then fails the test. A nil srv.Logger logs warnings to
+// the test's output.
+func Start(t testing.TB, p sim.Profile, srv *espgate.Server) *Env {
+	t.Helper()
+	if srv.Emulator.Listen == "" {
+		srv.Emulator.Listen = "127.0.0.1:0"
+	}
+	if srv.Emulator.Baud == 0 && srv.Emulator.Timing == (sim.Timing{}) {
+		srv.Emulator.Unpaced = true
+	}
+	if srv.Emulator.Seed == 0 {
+		srv.Emulator.Seed = 1
+	}
+	srv.Emulator.Profile = p
+	if srv.Logger == nil {
+		l := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+		srv.Logger = &l
+	}
+	urls := make(chan string, 16)
+	prev := srv.OnServing
+	srv.OnServing = func(url string) {
+		if prev != nil {
+			prev(url)
+		}
+		select {
+		case urls <- url:
+		default:
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe(context.Background()) }()
+	var url string
+	select {
+	case url = <-urls:
+	case err := <-errc:
+		t.Fatalf("ListenAndServe: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the modem did not serve within 10 s")
+	}
+	env := &Env{URL: url, Addr: strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"), Server: srv, Modem: srv.EmulatorModem()}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-errc; err != nil {
+			t.Errorf("ListenAndServe: %v", err)
+		}
+		if env.Modem != nil {
+			for _, v := range env.Modem.Violations() {
+				t.Errorf("host protocol violation: %v", v)
+			}
+		}
+	})
+	return env
+}
+
+// Client returns an HTTP client for env with a bounded timeout and no
+// connection reuse across tests.
+func (env *Env) Client(t testing.TB) *http.Client {
+	tr := &http.Transport{MaxConnsPerHost: 5}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
+}
