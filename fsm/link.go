@@ -58,6 +58,9 @@ type link struct {
 	closeAfter   bool
 	status       int
 	wireBytes    int64
+	inBytes      int64         // the current request's bytes as received
+	sends        int           // AT+CIPSEND round trips of the response
+	wireDur      time.Duration // ... and their total time
 	streamFailed bool
 	errReason    CloseReason // set when the machine answers an error itself
 	reqStart     time.Time   // the current request's first byte
@@ -105,6 +108,7 @@ func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
 func (l *link) idle(m *Machine, now time.Time) {
 	l.idleSince = now
 	l.reqStart = time.Time{}
+	l.inBytes = 0
 	l.deadline = now.Add(m.cfg.IdleTimeout)
 	l.dlKind = dlIdle
 }
@@ -186,6 +190,7 @@ func (l *link) feed(m *Machine, now time.Time, d []byte) int {
 		n, ev := l.p.Feed(d)
 		d = d[n:]
 		total += n
+		l.inBytes += int64(n)
 		switch ev.Kind {
 		case parser.HTTPNeedMore: // all of d is consumed
 			if !l.p.Started() {
@@ -298,6 +303,7 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 		l.reqStart = now
 	}
 	l.headOff, l.bodyOff, l.wireBytes = 0, 0, 0
+	l.sends, l.wireDur = 0, 0
 	l.chunked, l.streamEOF, l.filledAll, l.streamFailed, l.starved = false, false, false, false, false
 	l.noBody = r.Status == http.StatusNoContent || r.Status == http.StatusNotModified ||
 		(req != nil && !isError && string(req.Method) == http.MethodHead)
@@ -497,7 +503,7 @@ func (l *link) sent(m *Machine, now time.Time, done bool) {
 		return
 	}
 	m.note(Note{Kind: NoteResponseDone, Link: l.id, Gen: l.gen, Status: l.status, Method: l.method,
-		Bytes: l.wireBytes, Dur: now.Sub(l.reqStart)})
+		Bytes: l.wireBytes, Dur: now.Sub(l.reqStart), BytesIn: l.inBytes, Sends: l.sends, Wire: l.wireDur})
 	l.resp = Response{}
 	if l.closeAfter {
 		if l.streamFailed {

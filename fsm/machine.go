@@ -73,7 +73,7 @@ const (
 	NoteRequest      NoteKind = iota // a complete request on Link (generation Gen): answer it with Respond
 	NoteLinkOpen                     // a client connected on Link
 	NoteLinkClosed                   // Link closed for Reason
-	NoteResponseDone                 // the response on Link is sent: Status, Method, Bytes (on the wire), Dur (since the request's first byte)
+	NoteResponseDone                 // the response on Link is sent: Status, Method, Bytes (on the wire), Dur (since the request's first byte), BytesIn, Sends, Wire
 	NoteFirstByte                    // the first chunk of a response on Link was sent: Dur since the request's first byte
 	NoteRawData                      // a hijacked link received bytes: take them with TakeRaw
 	NoteModemState                   // the modem entered State
@@ -122,6 +122,11 @@ type Note struct {
 	Bytes    int64
 	Dur      time.Duration
 	Text     []byte
+	// For NoteResponseDone: the request's bytes as received, the
+	// AT+CIPSEND round trips of the response and their total time.
+	BytesIn int64
+	Sends   int
+	Wire    time.Duration
 }
 
 // Response is a handler's answer, framed and sent by the machine.
@@ -557,7 +562,12 @@ func (m *Machine) sendResult(now time.Time, ok bool) {
 		l.lingerClose(m, now, ClosedSendFailed)
 		return
 	}
-	m.note(Note{Kind: NoteCommand, Cmd: CmdSend, Link: m.sendLink, Dur: now.Sub(m.cmdIssued)})
+	d := now.Sub(m.cmdIssued)
+	m.note(Note{Kind: NoteCommand, Cmd: CmdSend, Link: m.sendLink, Dur: d})
+	if l.state == LinkSending {
+		l.sends++
+		l.wireDur += d
+	}
 	l.sent(m, now, m.sendDone)
 }
 

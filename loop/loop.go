@@ -61,6 +61,7 @@ type Loop struct {
 	det      [fsm.MaxLinks]*detached // the detached request of each link
 	raw      [fsm.MaxLinks]rawSink   // the hijacked link's receiver
 	detacher [fsm.MaxLinks]func() handlers.Detached
+	acc      [fsm.MaxLinks]access // what the access log needs of each link's request
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
 
@@ -261,6 +262,7 @@ func (l *Loop) drain(now time.Time) {
 			l.serve(now, n.Link, n.Gen)
 		case fsm.NoteResponseDone:
 			l.release(n.Link, n.Gen, nil)
+			l.logAccess(&n)
 		case fsm.NoteRawData:
 			if r := l.raw[n.Link]; r.in != nil && r.gen == n.Gen {
 				r.in(l.m.TakeRaw(n.Link, n.Gen), false)
@@ -330,10 +332,13 @@ func (l *Loop) serve(now time.Time, link int, gen uint32) {
 	req := &l.req
 	ip, port := l.m.Remote(link)
 	req.Reset(r, link, ip, port, l.m.Body(link))
+	a := &l.acc[link]
+	a.start(gen, r.Method, r.Path, ip, port, l.cfg.Now())
 	ok := l.call(w, req, func() { l.cfg.Handler.ServeModem(w, req) })
 	if ok && w.IsDetached() {
 		return // answered later through Detached.Respond
 	}
+	a.handled(l.cfg.Now())
 	l.respond(now, link, gen, w, ok)
 }
 
@@ -429,6 +434,7 @@ func (d *detached) Respond(fill func(w *handlers.ResponseWriter)) {
 		w := &l.w[d.link]
 		w.Reset(nil)
 		ok := l.call(w, nil, func() { fill(w) })
+		l.acc[d.link].handled(l.cfg.Now())
 		l.respond(now, d.link, d.gen, w, ok)
 		l.drain(now)
 	})
@@ -448,6 +454,7 @@ func (d *detached) Hijack(out io.Reader, in func(data []byte, closed bool)) {
 			return
 		}
 		d.used = true
+		l.acc[d.link].handled(now)
 		l.raw[d.link] = rawSink{gen: d.gen, in: in}
 		if err := l.m.Respond(now, d.link, d.gen, fsm.Response{Status: 200, Stream: out, Raw: true}); err != nil {
 			l.raw[d.link] = rawSink{}
