@@ -35,7 +35,11 @@ func FuzzMachine(f *testing.F) {
 }
 
 func fuzzOne(t *testing.T, g Generation, modem, cuts []byte) {
-	tm := serving(t, g, Config{})
+	var cfg Config
+	if len(cuts) > 0 && cuts[0]&1 == 1 {
+		cfg.StreamBody = streamAll // requests with bodies are answered at their head
+	}
+	tm := serving(t, g, cfg)
 	tm.handler = func(link int, gen uint32) (Response, bool) {
 		body := bytes.Repeat([]byte(fmt.Sprintf("<L%dG%d>", link, gen)), 300)
 		return Response{Status: 200, Body: body}, true
@@ -43,8 +47,12 @@ func fuzzOne(t *testing.T, g Generation, modem, cuts []byte) {
 	announced := -1
 	var annLink int
 	var annGen uint32
+	resets := 0
 	check := func() {
 		for {
+			if n := tm.count(NoteModemReset); n != resets {
+				resets, announced = n, -1 // a reset voids an announcement
+			}
 			out := tm.m.Output()
 			if out == nil {
 				return

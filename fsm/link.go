@@ -32,9 +32,12 @@ type link struct {
 	ipLen int
 	port  int
 
-	body  []byte // the current request's body, de-chunked
-	stash []byte // input held while the link is busy (pipelining)
-	flood bool   // the stash overflowed: later input is dropped, the next request gets 503
+	body []byte // the current request's body, de-chunked (streaming: bytes not yet taken)
+	// streaming: the request was announced at its head and its body is
+	// still arriving (Config.StreamBody).
+	streaming bool
+	stash     []byte // input held while the link is busy (pipelining)
+	flood     bool   // the stash overflowed: later input is dropped, the next request gets 503
 
 	deadline    time.Time
 	dlKind      deadlineKind
@@ -91,6 +94,7 @@ func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
 	l.body = l.body[:0]
 	l.stash = l.stash[:0]
 	l.flood = false
+	l.streaming = false
 	l.served = 0
 	l.raw = false
 	l.ipLen = copy(l.ip[:], ip)
@@ -156,7 +160,7 @@ func (l *link) data(m *Machine, now time.Time, d []byte) {
 	if l.flood {
 		return // the stream is cut: nothing after the overflow can be parsed
 	}
-	if l.state == LinkReceiving && len(l.stash) == 0 {
+	if (l.state == LinkReceiving || l.streaming) && len(l.stash) == 0 {
 		d = d[l.feed(m, now, d):]
 	}
 	if len(d) == 0 || l.state == LinkClosing || l.state == LinkFree {
@@ -186,7 +190,7 @@ func (l *link) data(m *Machine, now time.Time, d []byte) {
 // feed parses request bytes and returns how many it consumed.
 func (l *link) feed(m *Machine, now time.Time, d []byte) int {
 	total := 0
-	for l.state == LinkReceiving {
+	for l.state == LinkReceiving || l.streaming {
 		n, ev := l.p.Feed(d)
 		d = d[n:]
 		total += n
@@ -215,10 +219,27 @@ func (l *link) feed(m *Machine, now time.Time, d []byte) int {
 			}
 			l.deadline = now.Add(m.cfg.BodyTimeout)
 			l.dlKind = dlBody
+			if (r.ContentLength > 0 || r.Chunked) && m.cfg.StreamBody != nil && m.cfg.StreamBody(l.id, r) {
+				l.streaming = true
+				l.state = LinkHandling
+				m.note(Note{Kind: NoteRequest, Link: l.id, Gen: l.gen})
+			}
 		case parser.HTTPBody:
 			l.body = append(l.body, ev.Data...)
 			l.deadline = now.Add(m.cfg.BodyTimeout)
+			if l.streaming {
+				m.note(Note{Kind: NoteBody, Link: l.id, Gen: l.gen})
+			}
 		case parser.HTTPDone:
+			if l.streaming {
+				l.streaming = false
+				if !l.interimSent {
+					l.interim = false
+				}
+				l.deadline, l.dlKind = time.Time{}, dlNone
+				m.note(Note{Kind: NoteBodyEnd, Link: l.id, Gen: l.gen})
+				continue // what follows is the next request: stashed by the caller
+			}
 			if !l.interimSent {
 				l.interim = false // the body came without waiting for it
 			}
@@ -232,6 +253,10 @@ func (l *link) feed(m *Machine, now time.Time, d []byte) int {
 			}
 			m.note(Note{Kind: NoteRequest, Link: l.id, Gen: l.gen})
 		case parser.HTTPError:
+			if l.streaming {
+				l.bodyFailed(m, now, ev.Status)
+				return total + len(d)
+			}
 			if l.dlKind == dlIdle {
 				l.reqStart = now
 			}
@@ -242,6 +267,23 @@ func (l *link) feed(m *Machine, now time.Time, d []byte) int {
 		}
 	}
 	return total
+}
+
+// bodyFailed ends a streamed body cut by status (400, 408, 413): the
+// application hears of it, and the client gets status if no answer has
+// started yet; otherwise the link closes.
+func (l *link) bodyFailed(m *Machine, now time.Time, status int) {
+	l.streaming = false
+	l.deadline, l.dlKind = time.Time{}, dlNone
+	m.note(Note{Kind: NoteBodyEnd, Link: l.id, Gen: l.gen, Status: status})
+	if l.state == LinkHandling {
+		l.respondError(m, now, status)
+		if status == http.StatusRequestTimeout {
+			l.errReason = ClosedTimeout
+		}
+		return
+	}
+	l.startClose(m, now, ClosedBadRequest)
 }
 
 // respondError answers with status and closes the link afterwards.
@@ -308,7 +350,10 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 	l.noBody = r.Status == http.StatusNoContent || r.Status == http.StatusNotModified ||
 		(req != nil && !isError && string(req.Method) == http.MethodHead)
 
-	keep := !r.Close && !isError && !m.shutdown && req != nil && req.KeepAlive
+	keep := !r.Close && !isError && !m.shutdown && req != nil && req.KeepAlive && !l.streaming
+	if !l.interimSent {
+		l.interim = false // the final answer makes "100 Continue" moot
+	}
 	length := int64(len(r.Body))
 	if r.Stream != nil {
 		length = r.Length
@@ -317,6 +362,7 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 
 	if r.Raw {
 		l.raw = true
+		l.streaming = false // what the client sends now is the raw stream's
 		l.head = l.head[:0]
 		l.closeAfter = true
 		l.state = LinkSending
@@ -371,7 +417,7 @@ var continue100 = []byte("HTTP/1.1 100 Continue\r\n\r\n")
 
 // hasOutput reports whether the link has bytes for the next chunk.
 func (l *link) hasOutput() bool {
-	if l.interim && !l.interimSent && l.state == LinkReceiving {
+	if l.interim && !l.interimSent && (l.state == LinkReceiving || l.state == LinkHandling && l.streaming) {
 		return true
 	}
 	return l.state == LinkSending && !l.filledAll && !l.starved
@@ -382,7 +428,7 @@ var errShortStream = errors.New("fsm: response stream ended before its Length")
 // fill copies the next chunk of the link's output into dst and reports
 // whether it completes the response.
 func (l *link) fill(m *Machine, now time.Time, dst []byte) (int, bool) {
-	if l.state == LinkReceiving && l.interim {
+	if l.interim && (l.state == LinkReceiving || l.state == LinkHandling) {
 		l.interimSent = true
 		return copy(dst, continue100), false
 	}
@@ -488,7 +534,7 @@ func (l *link) readStream(dst []byte) (int, error) {
 func (l *link) sent(m *Machine, now time.Time, done bool) {
 	if l.interimSent && l.interim {
 		l.interim, l.interimSent = false, false
-		if l.state == LinkReceiving {
+		if l.state == LinkReceiving || l.state == LinkHandling {
 			return
 		}
 	}
@@ -543,6 +589,7 @@ func (l *link) startClose(m *Machine, now time.Time, reason CloseReason) {
 		return
 	}
 	l.state = LinkClosing
+	l.streaming = false
 	l.closeReason = reason
 	l.closeIssued = false
 	l.interim, l.interimSent = false, false
@@ -579,6 +626,7 @@ func (l *link) closed(m *Machine, reason CloseReason) {
 	}
 	m.note(Note{Kind: NoteLinkClosed, Link: l.id, Gen: l.gen, Reason: reason})
 	l.state = LinkFree
+	l.streaming = false
 	l.gen++
 	l.p.Reset()
 	l.body = l.body[:0]
@@ -603,7 +651,9 @@ func (l *link) tick(m *Machine, now time.Time) {
 			l.startClose(m, now, ClosedIdle)
 		}
 	case dlHeader, dlBody:
-		if l.state == LinkReceiving {
+		if l.streaming {
+			l.bodyFailed(m, now, http.StatusRequestTimeout)
+		} else if l.state == LinkReceiving {
 			l.respondError(m, now, http.StatusRequestTimeout)
 			l.errReason = ClosedTimeout
 		}
@@ -644,12 +694,35 @@ func (m *Machine) Request(link int) *parser.Request {
 	return m.links[link].p.Request()
 }
 
-// Body returns the body of the request on link (same lifetime as Request).
+// Body returns the body of the request on link (same lifetime as Request);
+// nil while the body is streamed.
 func (m *Machine) Body(link int) []byte {
-	if link < 0 || link >= MaxLinks {
+	if link < 0 || link >= MaxLinks || m.links[link].streaming {
 		return nil
 	}
 	return m.links[link].body
+}
+
+// Streaming reports whether the request on link has its body streamed
+// (Config.StreamBody), and it has not all arrived yet.
+func (m *Machine) Streaming(link int) bool {
+	return link >= 0 && link < MaxLinks && m.links[link].streaming
+}
+
+// TakeBody returns the bytes of the streamed body of the request on link
+// (generation gen) that arrived since the last call: a view valid until
+// the next call into the Machine.
+func (m *Machine) TakeBody(link int, gen uint32) []byte {
+	if link < 0 || link >= MaxLinks {
+		return nil
+	}
+	l := &m.links[link]
+	if l.gen != gen {
+		return nil
+	}
+	b := l.body
+	l.body = l.body[:0]
+	return b
 }
 
 // Remote returns the client address the modem reported for link, if any.

@@ -32,6 +32,11 @@ type Config struct {
 	BootWait       time.Duration // at start, how long to listen for a booting modem's "ready" before probing; default 1s
 	SendOKTimeout  time.Duration // payload written until SEND OK; default 5s
 	StashBytes     int           // pipelined input held per busy link; default 16 KiB
+	// StreamBody, if set, is asked when a request head announces a body:
+	// true announces the request at once (NoteRequest) and hands the body
+	// over as it arrives (NoteBody, TakeBody, NoteBodyEnd) instead of
+	// collecting it first. It must not keep r.
+	StreamBody func(link int, r *parser.Request) bool
 }
 
 func (c *Config) setDefaults() {
@@ -84,6 +89,8 @@ const (
 	NoteFirmware                     // AT+GMR told the generation (Firmware) and Text holds the version line
 	NoteWifi                         // a Wi-Fi event; Text names it
 	NoteJoinFailed                   // AT+CWJAP failed; Status holds the +CWJAP code (0 when none)
+	NoteBody                         // a streamed request body has bytes on Link: take them with TakeBody
+	NoteBodyEnd                      // a streamed request body ended: Status 0, or the error status that cut it (400, 408, 413)
 )
 
 // Failure classifies a failed AT exchange.

@@ -38,6 +38,10 @@ type NetHTTP struct {
 	ErrorLog *log.Logger
 }
 
+// StreamsBody implements BodyStreamer: a net/http handler reads the body
+// from http.Request.Body as it arrives.
+func (g *NetHTTP) StreamsBody(r *Request) bool { return true }
+
 // ServeModem implements Handler.
 func (g *NetHTTP) ServeModem(w *ResponseWriter, r *Request) {
 	if string(r.Target) == "*" && string(r.Method) == http.MethodOptions {
@@ -112,7 +116,10 @@ func NewHTTPRequest(r *Request) (*http.Request, error) {
 	case r.ContentLength < 0:
 		req.ContentLength = 0
 	}
-	if len(r.Body) > 0 || r.Chunked {
+	switch {
+	case r.BodyStream != nil:
+		req.Body = r.BodyStream
+	case len(r.Body) > 0 || r.Chunked:
 		req.Body = io.NopCloser(bytes.NewReader(bytes.Clone(r.Body)))
 	}
 	return req.WithContext(context.Background()), nil

@@ -21,6 +21,10 @@ type Request struct {
 	RemoteIP        []byte // the client's address as the modem reported it (CIPDINFO); may be empty
 	RemotePort      int
 	Body            []byte // the whole request body, de-chunked
+	// BodyStream, for a handler that streams bodies (BodyStreamer), reads
+	// the body as it arrives, de-chunked; Body is then nil. It stays valid
+	// after the handler returns, for a detached answer.
+	BodyStream io.ReadCloser
 
 	params  [maxParams]param
 	nparams int
@@ -37,6 +41,7 @@ type param struct {
 // Reset points r at a new request, keeping its buffers.
 func (r *Request) Reset(pr *parser.Request, link int, ip []byte, port int, body []byte) {
 	r.Request, r.Link, r.RemoteIP, r.RemotePort, r.Body = pr, link, ip, port, body
+	r.BodyStream = nil
 	r.nparams = 0
 	r.scratch = r.scratch[:0]
 }

@@ -193,6 +193,22 @@ func (rt *Router) ServeModem(w *ResponseWriter, r *Request) {
 	rt.serveNotFound(w, r)
 }
 
+// StreamsBody implements BodyStreamer: it asks the handler r would go to.
+func (rt *Router) StreamsBody(r *Request) bool {
+	p := r.Path
+	var h Handler
+	if len(p) > 0 && p[0] == '/' && isClean(p) {
+		r.nparams = 0
+		h = rt.root.match(r, p[1:], string(r.Method), false)
+		r.nparams = 0
+		if h == nil && len(rt.allowed(r, p)) == 0 {
+			h = rt.notFound
+		}
+	}
+	s, ok := h.(BodyStreamer)
+	return ok && s.StreamsBody(r)
+}
+
 func (rt *Router) serveNotFound(w *ResponseWriter, r *Request) {
 	if rt.notFound != nil {
 		rt.notFound.ServeModem(w, r)

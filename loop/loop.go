@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/espgate/espgate/fsm"
 	"github.com/espgate/espgate/handlers"
 	"github.com/espgate/espgate/metrics"
+	"github.com/espgate/espgate/parser"
 )
 
 // Config wires a loop.
@@ -61,7 +63,8 @@ type Loop struct {
 	det      [fsm.MaxLinks]*detached // the detached request of each link
 	raw      [fsm.MaxLinks]rawSink   // the hijacked link's receiver
 	detacher [fsm.MaxLinks]func() handlers.Detached
-	acc      [fsm.MaxLinks]access // what the access log needs of each link's request
+	acc      [fsm.MaxLinks]access   // what the access log needs of each link's request
+	bodies   [fsm.MaxLinks]bodySink // each link's streamed request body
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
 
@@ -85,7 +88,14 @@ func New(cfg Config) *Loop {
 			w.WriteString("404 page not found\n")
 		})
 	}
-	l := &Loop{
+	l := &Loop{cfg: cfg}
+	if s, ok := cfg.Handler.(handlers.BodyStreamer); ok && cfg.Machine.StreamBody == nil {
+		cfg.Machine.StreamBody = func(link int, r *parser.Request) bool {
+			l.req.Reset(r, link, nil, 0, nil)
+			return s.StreamsBody(&l.req)
+		}
+	}
+	*l = Loop{
 		cfg:   cfg,
 		m:     fsm.New(cfg.Machine),
 		free:  make(chan []byte, readBufs),
@@ -262,7 +272,18 @@ func (l *Loop) drain(now time.Time) {
 			l.serve(now, n.Link, n.Gen)
 		case fsm.NoteResponseDone:
 			l.release(n.Link, n.Gen, nil)
+			l.endBody(n.Link, n.Gen, errAnsweredEarly)
 			l.logAccess(&n)
+		case fsm.NoteBody:
+			if b := l.bodies[n.Link]; b.p != nil && b.gen == n.Gen {
+				b.p.Write(l.m.TakeBody(n.Link, n.Gen))
+			}
+		case fsm.NoteBodyEnd:
+			var err error
+			if n.Status != 0 {
+				err = fmt.Errorf("%w (%d %s)", handlers.ErrBodyCut, n.Status, http.StatusText(n.Status))
+			}
+			l.endBody(n.Link, n.Gen, err)
 		case fsm.NoteRawData:
 			if r := l.raw[n.Link]; r.in != nil && r.gen == n.Gen {
 				r.in(l.m.TakeRaw(n.Link, n.Gen), false)
@@ -285,6 +306,7 @@ func (l *Loop) drain(now time.Time) {
 			l.cfg.Log.Debug().Int("link", n.Link).Msg("link open")
 		case fsm.NoteLinkClosed:
 			l.release(n.Link, n.Gen, handlers.ErrLinkClosed)
+			l.endBody(n.Link, n.Gen, handlers.ErrLinkClosed)
 			if r := l.raw[n.Link]; r.in != nil && r.gen == n.Gen {
 				l.raw[n.Link] = rawSink{}
 				r.in(nil, true)
@@ -332,6 +354,11 @@ func (l *Loop) serve(now time.Time, link int, gen uint32) {
 	req := &l.req
 	ip, port := l.m.Remote(link)
 	req.Reset(r, link, ip, port, l.m.Body(link))
+	if l.m.Streaming(link) {
+		p := handlers.NewBodyPipe()
+		l.bodies[link] = bodySink{gen: gen, p: p}
+		req.BodyStream = p
+	}
 	a := &l.acc[link]
 	a.start(gen, r.Method, r.Path, ip, port, l.cfg.Now())
 	ok := l.call(w, req, func() { l.cfg.Handler.ServeModem(w, req) })
@@ -356,7 +383,9 @@ func (l *Loop) respond(now time.Time, link int, gen uint32, w *handlers.Response
 	if stream == nil {
 		resp.Length = int64(len(body))
 	}
-	if err := l.m.Respond(now, link, gen, resp); err != nil {
+	if err := l.m.Respond(now, link, gen, resp); errors.Is(err, fsm.ErrStale) {
+		l.cfg.Log.Debug().Int("link", link).Int("status", resp.Status).Msg("response dropped: the request was already answered or its link closed")
+	} else if err != nil {
 		l.cfg.Log.Error().Err(err).Int("link", link).Int("status", resp.Status).Msg("response refused")
 	}
 }
@@ -438,6 +467,24 @@ func (d *detached) Respond(fill func(w *handlers.ResponseWriter)) {
 		l.respond(now, d.link, d.gen, w, ok)
 		l.drain(now)
 	})
+}
+
+// bodySink receives a link's streamed request body.
+type bodySink struct {
+	gen uint32
+	p   *handlers.BodyPipe
+}
+
+// errAnsweredEarly ends a streamed body whose response went out (and
+// whose link closes) before the body had all arrived.
+var errAnsweredEarly = errors.New("loop: the response was sent before the request body ended")
+
+// endBody ends the streamed body of link's request generation gen, if any.
+func (l *Loop) endBody(link int, gen uint32, err error) {
+	if b := l.bodies[link]; b.p != nil && b.gen == gen {
+		l.bodies[link] = bodySink{}
+		b.p.CloseWithError(err)
+	}
 }
 
 // rawSink receives a hijacked link's input.
