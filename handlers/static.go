@@ -32,9 +32,12 @@ type StaticOptions struct {
 	GzipLevel int
 }
 
-// DefaultGzipLevel is the on-the-fly compression level: on a Raspberry
-// Pi Zero it compresses text many times faster than the 11.5 kB/s a
-// 115200-baud line carries, within a few percent of the best ratio.
+// DefaultGzipLevel is the on-the-fly compression level. On the HTML, CSS
+// and JavaScript of examples/static it comes within 1% of level 9's
+// size and 14% under level 1's, at a third of level 1's speed: still
+// over a thousand times what a 115200-baud line carries on a desktop
+// CPU, so a Pi Zero keeps well ahead of the line. It compresses on the loop,
+// one compressor block (up to 64 KiB of input) per read at most.
 const DefaultGzipLevel = 5
 
 // acceptRangesMin is the size from which a 200 advertises
