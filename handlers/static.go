@@ -131,8 +131,9 @@ func Dir(dir string) (fs.FS, error) {
 
 // StripPrefix hands h the requests whose path starts with prefix, with
 // Path shortened to what follows it (keeping a leading "/"), as
-// net/http.StripPrefix does; other requests get 404. Only Path changes,
-// and only during the call:
+// net/http.StripPrefix does; the prefix itself, without a trailing
+// slash, is redirected (301) to the path with one, and other requests
+// get 404. Only Path changes, and only during the call:
 //
 //	rt.Handle("GET /static/", handlers.StripPrefix("/static", files))
 func StripPrefix(prefix string, h Handler) Handler {
@@ -147,11 +148,9 @@ func StripPrefix(prefix string, h Handler) Handler {
 		case len(rest) > 0 && rest[0] == '/':
 		case len(prefix) > 0 && prefix[len(prefix)-1] == '/':
 			rest = p[len(prefix)-1:]
-		case len(rest) == 0:
-			rest = p[len(p)-1:] // "/": the prefix ends with one
-			if rest[0] != '/' {
-				rest = rootPath
-			}
+		case len(rest) == 0: // "/static": its relative links need "/static/"
+			redirectToDir(w, r)
+			return
 		default: // "/static" does not prefix "/staticfoo"
 			staticError(w, http.StatusNotFound)
 			return
@@ -161,8 +160,6 @@ func StripPrefix(prefix string, h Handler) Handler {
 		h.ServeModem(w, r)
 	})
 }
-
-var rootPath = []byte("/")[:1:1]
 
 type fileServer struct {
 	fsys     fs.FS

@@ -237,3 +237,40 @@ func TestContentType(t *testing.T) {
 		t.Errorf("wasm: %q", ctype)
 	}
 }
+
+func TestStripPrefix(t *testing.T) {
+	for _, c := range []struct {
+		prefix, target string
+		status         int
+		seen, loc      string
+	}{
+		{"/static", "/static/css/a.css", 200, "/css/a.css", ""},
+		{"/static/", "/static/css/a.css", 200, "/css/a.css", ""},
+		{"/static", "/static/", 200, "/", ""},
+		{"/static/", "/static/", 200, "/", ""},
+		{"/static", "/static", 301, "", "./static/"},
+		{"/static", "/static?v=2", 301, "", "./static/?v=2"},
+		{"/static", "/staticfoo", 404, "", ""},
+		{"/static", "/other/x", 404, "", ""},
+		{"/static", "/stat", 404, "", ""},
+	} {
+		seen := ""
+		h := StripPrefix(c.prefix, HandlerFunc(func(w *ResponseWriter, r *Request) { seen = string(r.Path) }))
+		r := request("GET", c.target)
+		before := string(r.Path)
+		var w ResponseWriter
+		w.Reset(nil)
+		h.ServeModem(&w, r)
+		header, _, _, _, _ := w.Parts()
+		loc := ""
+		for _, line := range strings.Split(string(header), "\r\n") {
+			if v, ok := strings.CutPrefix(line, "Location: "); ok {
+				loc = v
+			}
+		}
+		if w.Status() != c.status || seen != c.seen || loc != c.loc || string(r.Path) != before {
+			t.Errorf("StripPrefix(%q) on %s: %d, handler saw %q, Location %q, Path after %q; want %d %q %q",
+				c.prefix, c.target, w.Status(), seen, loc, r.Path, c.status, c.seen, c.loc)
+		}
+	}
+}
