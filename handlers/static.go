@@ -36,8 +36,8 @@ type StaticOptions struct {
 // and JavaScript of examples/static it comes within 1% of level 9's
 // size and 14% under level 1's, at a third of level 1's speed: still
 // over a thousand times what a 115200-baud line carries on a desktop
-// CPU, so a Pi Zero keeps well ahead of the line. It compresses on the loop,
-// one compressor block (up to 64 KiB of input) per read at most.
+// CPU, so a Pi Zero keeps well ahead of the line. It compresses on the
+// loop, one compressor block (up to 64 KiB of input) per read at most.
 const DefaultGzipLevel = 5
 
 // acceptRangesMin is the size from which a 200 advertises
@@ -67,10 +67,11 @@ const maxTags = 4096
 // "name.br" or "name.gz" is sent instead, with Content-Encoding, when
 // Accept-Encoding admits it (q=0 excludes; br wins a tie), each with its
 // own ETag; a sibling older than its file is stale and ignored. Without
-// one, a file of at least GzipMinSize is gzipped on the
-// fly (chunked, as its length is unknown beforehand; weak ETag, as its
-// bytes depend on the compressor). Vary: Accept-Encoding goes with every
-// response of a file that has another encoding.
+// one, a file of at least GzipMinSize is gzipped on the fly (chunked, as
+// its length is unknown beforehand; weak ETag, as its bytes depend on
+// the compressor). Vary: Accept-Encoding goes with every response of a
+// file that has another encoding, and only those: for the others it
+// would be 23 bytes of nothing.
 //
 // A single Range (bytes=a-b, a-, -n) on GET answers 206 with
 // Content-Range, or 416 with "Content-Range: bytes */size" when it lies
@@ -78,7 +79,8 @@ const maxTags = 4096
 // Ranges apply to the representation chosen by Accept-Encoding among
 // the files themselves (the file or a precompressed sibling, whose
 // bytes are fixed); a Range request never gets on-the-fly gzip. A list
-// of several ranges, or a malformed one, gets the whole file (200).
+// of several ranges, a malformed one, or a file that cannot seek
+// (io.Seeker) gets the whole file (200).
 // HEAD answers the headers and Content-Length of the identity or
 // sibling representation, since an on-the-fly length is not known.
 //
@@ -338,8 +340,8 @@ func (s *fileServer) sibling(name string, of fs.FileInfo) fs.FileInfo {
 var crcTable = crc64.MakeTable(crc64.ECMA)
 
 // etag returns the strong ETag of the file version info describes,
-// computed from f's content the first time that version is seen; f is
-// left at its start.
+// computed from the content the first time that version is seen: f's,
+// rewound after, or a second reader's if f cannot seek.
 func (s *fileServer) etag(name string, info fs.FileInfo, f fs.File) (string, error) {
 	size, mod := info.Size(), info.ModTime()
 	s.mu.Lock()
@@ -354,13 +356,24 @@ func (s *fileServer) etag(name string, info fs.FileInfo, f fs.File) (string, err
 		tag = append(tag, '-')
 		tag = strconv.AppendInt(tag, mod.UnixNano(), 36)
 	} else {
+		src, seeks := f, true
+		if _, ok := f.(io.Seeker); !ok {
+			var err error
+			if src, err = s.fsys.Open(name); err != nil {
+				return "", err
+			}
+			defer src.Close()
+			seeks = false
+		}
 		h := crc64.New(crcTable)
 		buf := make([]byte, 8<<10)
-		if _, err := io.CopyBuffer(h, io.LimitReader(onlyReader{f}, size), buf); err != nil {
+		if _, err := io.CopyBuffer(h, io.LimitReader(onlyReader{src}, size), buf); err != nil {
 			return "", err
 		}
-		if _, err := seekFile(f, 0); err != nil {
-			return "", err
+		if seeks {
+			if _, err := seekFile(f, 0); err != nil {
+				return "", err
+			}
 		}
 		tag = appendBase64(append(tag, '"'), h.Sum64())
 	}

@@ -1,9 +1,13 @@
 package handlers
 
 import (
+	"bytes"
+	"io"
+	"io/fs"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/espgate/espgate/parser"
@@ -273,4 +277,88 @@ func TestStripPrefix(t *testing.T) {
 				c.prefix, c.target, w.Status(), seen, loc, r.Path, c.status, c.seen, c.loc)
 		}
 	}
+}
+
+// noSeekFS hides everything but Read, Stat and Close of its files, as a
+// file system of compressed archive entries does.
+type noSeekFS struct{ fs.FS }
+
+type noSeekFile struct{ f fs.File }
+
+func (n noSeekFile) Read(p []byte) (int, error) { return n.f.Read(p) }
+func (n noSeekFile) Stat() (fs.FileInfo, error) { return n.f.Stat() }
+func (n noSeekFile) Close() error               { return n.f.Close() }
+
+func (n noSeekFS) Open(name string) (fs.File, error) {
+	f, err := n.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return noSeekFile{f}, nil
+}
+
+// serveFile runs h on a request head and returns the status, the header
+// lines and the body, read from the stream as the loop would.
+func serveFile(t *testing.T, h Handler, head string) (int, string, []byte) {
+	t.Helper()
+	var w ResponseWriter
+	w.Reset(nil)
+	h.ServeModem(&w, parsed(t, head))
+	header, body, stream, length, _ := w.Parts()
+	if stream != nil {
+		b, err := io.ReadAll(stream)
+		if err != nil {
+			t.Fatalf("%q: reading the stream: %v", head, err)
+		}
+		if length >= 0 && int64(len(b)) != length {
+			t.Fatalf("%q: stream of %d bytes, announced %d", head, len(b), length)
+		}
+		if c, ok := stream.(io.Closer); ok {
+			c.Close()
+		}
+		body = b
+	}
+	return w.Status(), string(header), body
+}
+
+// A file system whose files cannot seek still gets ETags and 304s; a
+// Range gets the whole file.
+func TestFileServerWithoutSeek(t *testing.T) {
+	content := []byte(strings.Repeat("body text ", 100))
+	h := FileServer(noSeekFS{fstest.MapFS{"a.txt": {Data: content}}}, StaticOptions{GzipMinSize: -1})
+	status, header, body := serveFile(t, h, "GET /a.txt HTTP/1.1\r\nHost: x\r\n")
+	etag := headerValue(header, "ETag")
+	if status != 200 || !bytes.Equal(body, content) || etag == "" {
+		t.Fatalf("GET: %d, %d bytes, ETag %q", status, len(body), etag)
+	}
+	if status, _, _ := serveFile(t, h, "GET /a.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: "+etag+"\r\n"); status != 304 {
+		t.Errorf("revalidation: %d", status)
+	}
+	status, header, body = serveFile(t, h, "GET /a.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=5-9\r\n")
+	if status != 200 || !bytes.Equal(body, content) || headerValue(header, "Content-Range") != "" {
+		t.Errorf("Range without seeking: %d, %d bytes, Content-Range %q", status, len(body), headerValue(header, "Content-Range"))
+	}
+}
+
+// Files without times (embed.FS) get no Last-Modified, and
+// If-Modified-Since never matches them.
+func TestFileServerWithoutTimes(t *testing.T) {
+	h := FileServer(fstest.MapFS{"a.css": {Data: []byte("p{color:red}")}}, StaticOptions{})
+	status, header, _ := serveFile(t, h, "GET /a.css HTTP/1.1\r\nHost: x\r\n")
+	if status != 200 || headerValue(header, "Last-Modified") != "" || headerValue(header, "ETag") == "" {
+		t.Fatalf("GET: %d\n%s", status, header)
+	}
+	ims := "If-Modified-Since: " + time.Now().Format(http.TimeFormat) + "\r\n"
+	if status, _, _ := serveFile(t, h, "GET /a.css HTTP/1.1\r\nHost: x\r\n"+ims); status != 200 {
+		t.Errorf("If-Modified-Since on a file without a time: %d", status)
+	}
+}
+
+func headerValue(header, name string) string {
+	for _, line := range strings.Split(header, "\r\n") {
+		if k, v, ok := strings.Cut(line, ": "); ok && strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }
