@@ -19,6 +19,9 @@ func (b *fileBody) Read(p []byte) (int, error) {
 	if b.left <= 0 {
 		return 0, io.EOF
 	}
+	if len(p) == 0 {
+		return 0, nil
+	}
 	if int64(len(p)) > b.left {
 		p = p[:b.left]
 	}
