@@ -181,8 +181,12 @@ func (w *ResponseWriter) Reset(detacher func() Detached) {
 }
 
 // Discard drops everything the handler has set so far (status, headers,
-// body), to answer afresh, for example with an error.
+// body), to answer afresh, for example with an error. A stream set with
+// SetStream that is an io.Closer is closed.
 func (w *ResponseWriter) Discard() {
+	if c, ok := w.stream.(io.Closer); ok {
+		c.Close()
+	}
 	w.Reset(w.detacher)
 }
 
@@ -259,6 +263,8 @@ func (w *ResponseWriter) SetBody(b []byte) {
 
 // SetStream makes r the body, read one chunk at a time as the modem takes
 // it. Reads must not block. length is the body's size, or -1 if unknown.
+// If r is an io.Closer (a file, say), the server closes it once the
+// response has been sent, or when the link closes first.
 func (w *ResponseWriter) SetStream(r io.Reader, length int64) {
 	w.stream = r
 	w.length = length

@@ -63,8 +63,9 @@ type Loop struct {
 	det      [fsm.MaxLinks]*detached // the detached request of each link
 	raw      [fsm.MaxLinks]rawSink   // the hijacked link's receiver
 	detacher [fsm.MaxLinks]func() handlers.Detached
-	acc      [fsm.MaxLinks]access   // what the access log needs of each link's request
-	bodies   [fsm.MaxLinks]bodySink // each link's streamed request body
+	acc      [fsm.MaxLinks]access       // what the access log needs of each link's request
+	bodies   [fsm.MaxLinks]bodySink     // each link's streamed request body
+	closers  [fsm.MaxLinks]streamCloser // the response stream to close when it ends
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
 
@@ -129,6 +130,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	go l.readPump(done)
 	go l.writePump(done)
 	defer l.cfg.Port.Close()
+	defer l.closeStreams()
 
 	m := l.m
 	now := l.cfg.Now()
@@ -271,6 +273,7 @@ func (l *Loop) drain(now time.Time) {
 		case fsm.NoteRequest:
 			l.serve(now, n.Link, n.Gen)
 		case fsm.NoteResponseDone:
+			l.closeStream(n.Link, n.Gen)
 			l.release(n.Link, n.Gen, nil)
 			l.endBody(n.Link, n.Gen, errAnsweredEarly)
 			l.logAccess(&n)
@@ -305,6 +308,7 @@ func (l *Loop) drain(now time.Time) {
 		case fsm.NoteLinkOpen:
 			l.cfg.Log.Debug().Int("link", n.Link).Msg("link open")
 		case fsm.NoteLinkClosed:
+			l.closeStream(n.Link, n.Gen)
 			l.release(n.Link, n.Gen, handlers.ErrLinkClosed)
 			l.endBody(n.Link, n.Gen, handlers.ErrLinkClosed)
 			if r := l.raw[n.Link]; r.in != nil && r.gen == n.Gen {
@@ -373,6 +377,9 @@ func (l *Loop) serve(now time.Time, link int, gen uint32) {
 // handler panicked and a 500 goes out instead.
 func (l *Loop) respond(now time.Time, link int, gen uint32, w *handlers.ResponseWriter, ok bool) {
 	if !ok {
+		if _, _, stream, _, _ := w.Parts(); stream != nil {
+			closeIfCloser(stream)
+		}
 		w.Reset(nil)
 		w.WriteHeader(500)
 		w.WriteString("Internal Server Error\n")
@@ -383,10 +390,50 @@ func (l *Loop) respond(now time.Time, link int, gen uint32, w *handlers.Response
 	if stream == nil {
 		resp.Length = int64(len(body))
 	}
-	if err := l.m.Respond(now, link, gen, resp); errors.Is(err, fsm.ErrStale) {
-		l.cfg.Log.Debug().Int("link", link).Int("status", resp.Status).Msg("response dropped: the request was already answered or its link closed")
-	} else if err != nil {
-		l.cfg.Log.Error().Err(err).Int("link", link).Int("status", resp.Status).Msg("response refused")
+	if err := l.m.Respond(now, link, gen, resp); err != nil {
+		if errors.Is(err, fsm.ErrStale) {
+			l.cfg.Log.Debug().Int("link", link).Int("status", resp.Status).Msg("response dropped: the request was already answered or its link closed")
+		} else {
+			l.cfg.Log.Error().Err(err).Int("link", link).Int("status", resp.Status).Msg("response refused")
+		}
+		closeIfCloser(stream)
+		return
+	}
+	if c, ok := stream.(io.Closer); ok {
+		l.closers[link] = streamCloser{gen: gen, c: c}
+	}
+}
+
+// streamCloser is a response stream that is an io.Closer (a file, say),
+// closed when its response ends or its link closes.
+type streamCloser struct {
+	gen uint32
+	c   io.Closer
+}
+
+// closeStream closes the stream of link's response (generation gen), if
+// it has one to close.
+func (l *Loop) closeStream(link int, gen uint32) {
+	if s := l.closers[link]; s.c != nil && s.gen == gen {
+		l.closers[link] = streamCloser{}
+		s.c.Close()
+	}
+}
+
+// closeStreams closes every stream still open when Run returns.
+func (l *Loop) closeStreams() {
+	for i, s := range l.closers {
+		if s.c != nil {
+			l.closers[i] = streamCloser{}
+			s.c.Close()
+		}
+	}
+}
+
+// closeIfCloser closes r if it is an io.Closer.
+func closeIfCloser(r io.Reader) {
+	if c, ok := r.(io.Closer); ok {
+		c.Close()
 	}
 }
 

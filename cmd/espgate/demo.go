@@ -1,7 +1,8 @@
 package main
 
 import (
-	_ "embed"
+	"embed"
+	"io/fs"
 	"strconv"
 	"time"
 
@@ -9,8 +10,8 @@ import (
 	"github.com/espgate/espgate/handlers"
 )
 
-//go:embed static/index.html
-var indexHTML []byte
+//go:embed static
+var staticFiles embed.FS
 
 // demo is the application `make run` serves: a status page that polls a
 // small JSON endpoint, a plain-text greeting and an echo of POST bodies.
@@ -44,10 +45,9 @@ func (d *demo) observe(n fsm.Note) {
 // routes returns the demo's routes; metrics serves /metrics.
 func (d *demo) routes(metrics handlers.Handler) *handlers.Router {
 	rt := handlers.NewRouter()
-	rt.HandleFunc("GET /{$}", func(w *handlers.ResponseWriter, r *handlers.Request) {
-		w.AddHeader("Content-Type", "text/html; charset=utf-8")
-		w.SetBody(indexHTML)
-	})
+	page, _ := fs.Sub(staticFiles, "static") // the embedded tree has it
+	// The page with an ETag (a reload costs a 304) and gzip when asked.
+	rt.Handle("GET /{$}", handlers.FileServer(page, handlers.StaticOptions{CacheControl: "no-cache"}))
 	rt.HandleFunc("GET /hello", func(w *handlers.ResponseWriter, r *handlers.Request) {
 		w.AddHeader("Content-Type", "text/plain; charset=utf-8")
 		w.WriteString("Hello from espgate!\n")
