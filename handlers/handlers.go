@@ -25,6 +25,7 @@ type Request struct {
 	params  [maxParams]param
 	nparams int
 	scratch []byte // unescaped values, reused
+	mp      MultipartReader
 }
 
 const maxParams = 8
@@ -62,20 +63,7 @@ func (r *Request) Param(name string) []byte {
 // Query returns the first value of the query parameter name, unescaped
 // (+ is a space), and whether it is present.
 func (r *Request) Query(name string) ([]byte, bool) {
-	q := r.RawQuery
-	for len(q) > 0 {
-		var pair []byte
-		if i := bytes.IndexByte(q, '&'); i >= 0 {
-			pair, q = q[:i], q[i+1:]
-		} else {
-			pair, q = q, nil
-		}
-		key, value, _ := bytes.Cut(pair, []byte{'='})
-		if string(key) == name || bytes.IndexByte(key, '%') >= 0 && string(r.unescape(key, true)) == name {
-			return r.unescape(value, true), true
-		}
-	}
-	return nil, false
+	return r.lookup(r.RawQuery, name)
 }
 
 // unescape decodes %XX (and + when plus) into the request's scratch
@@ -167,6 +155,7 @@ type ResponseWriter struct {
 	stream   io.Reader
 	length   int64
 	close    bool
+	kept     int // header bytes added before Detach, kept for the fill
 }
 
 // Reset clears w for the next request, keeping its buffers. detacher,
@@ -176,23 +165,33 @@ func (w *ResponseWriter) Reset(detacher func() Detached) {
 }
 
 // Discard drops everything the handler has set so far (status, headers,
-// body), to answer afresh, for example with an error.
+// body), to answer afresh, for example with an error. In the answer of a
+// Detached request, the header lines added before Detach stay.
 func (w *ResponseWriter) Discard() {
-	w.Reset(w.detacher)
+	*w = ResponseWriter{header: w.header[:w.kept], buf: w.buf[:0], detacher: w.detacher, kept: w.kept}
 }
 
 // Detach tells the server that the handler answers later: the handler
 // returns at once (it must not block the loop) and hands the Detached to a
 // goroutine. The request's views die when the handler returns: copy what
-// the goroutine needs first.
+// the goroutine needs first. Header lines added before Detach (by a
+// middleware, say) are kept for the later answer; the status and body are
+// not.
 func (w *ResponseWriter) Detach() Detached {
 	if w.detached == nil {
 		if w.detacher == nil {
 			panic("handlers: Detach called outside a handler run by the server")
 		}
 		w.detached = w.detacher()
+		w.kept = len(w.header)
 	}
 	return w.detached
+}
+
+// Resume clears w for the answer of a Detached request (the server calls
+// it before Respond's fill), keeping the header lines added before Detach.
+func (w *ResponseWriter) Resume() {
+	*w = ResponseWriter{header: w.header[:w.kept], buf: w.buf[:0], kept: w.kept}
 }
 
 // IsDetached reports whether the handler called Detach.

@@ -427,7 +427,7 @@ func (d *detached) Respond(fill func(w *handlers.ResponseWriter)) {
 		}
 		d.used = true
 		w := &l.w[d.link]
-		w.Reset(nil)
+		w.Resume()
 		ok := l.call(w, nil, func() { fill(w) })
 		l.respond(now, d.link, d.gen, w, ok)
 		l.drain(now)
