@@ -32,6 +32,10 @@ type Config struct {
 	BootWait       time.Duration // at start, how long to listen for a booting modem's "ready" before probing; default 1s
 	SendOKTimeout  time.Duration // payload written until SEND OK; default 5s
 	StashBytes     int           // pipelined input held per busy link; default 16 KiB
+	// DefaultHeader holds header lines ("Name: value\r\n" each) added to
+	// every response, the machine's own error answers included, unless
+	// the response has a line of the same name. Not to hijacked links.
+	DefaultHeader []byte
 }
 
 func (c *Config) setDefaults() {

@@ -158,7 +158,8 @@ func mediaType(v []byte) (typ, params []byte) {
 // param returns the value of the parameter key in a ';'-separated list of
 // key=value or key="quoted" parameters (keys match case-insensitively).
 // A quoted value with backslash escapes is unescaped into the scratch
-// buffer. ok is false when key is absent or the list is malformed before it.
+// buffer; an unquoted one must be a token. ok is false when key is absent
+// or the list is malformed before it.
 func (r *Request) param(params []byte, key string) (value []byte, ok bool) {
 	for p := params; len(p) > 0; {
 		p = trimOWS(p)
@@ -190,6 +191,9 @@ func (r *Request) param(params []byte, key string) (value []byte, ok bool) {
 				p = nil
 			}
 			v = trimOWS(v)
+			if !isToken(v) {
+				return nil, false
+			}
 		}
 		if equalFold(k, key) {
 			return v, true

@@ -104,13 +104,16 @@ func (r *Request) initMultipart(m *MultipartReader, lim MultipartLimits) error {
 	}
 	m.boundary = b
 	// The first boundary: at the start, or after a preamble and CRLF.
-	switch i := m.delimiter(0, true); {
-	case i < 0:
-		m.fail(ErrMultipartMissing)
-	default:
-		m.pos = i
-		m.afterBoundary()
+	i := m.delimiter(0, true)
+	for i >= 0 && !m.boundaryLineOK(i) {
+		i = m.delimiter(i, false)
 	}
+	if i < 0 {
+		m.fail(ErrMultipartMissing)
+		return nil
+	}
+	m.pos = i
+	m.afterBoundary()
 	return nil
 }
 

@@ -100,7 +100,7 @@ func resolve(reqPath, url string) string {
 }
 
 func appendEscapedNonASCII(b []byte, s string) []byte {
-	const hex = "0123456789ABCDEF"
+	const hex = "0123456789abcdef" // lower case, as net/http
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 0x80 {
 			b = append(b, '%', hex[c>>4], hex[c&15])

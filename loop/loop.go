@@ -4,7 +4,6 @@
 package loop
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +60,7 @@ type Loop struct {
 	det      [fsm.MaxLinks]*detached // the detached request of each link
 	raw      [fsm.MaxLinks]rawSink   // the hijacked link's receiver
 	detacher [fsm.MaxLinks]func() handlers.Detached
+	trace    *redactor
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
 
@@ -92,6 +92,7 @@ func New(cfg Config) *Loop {
 		write: make(chan []byte, 1),
 		wrote: make(chan error, 1),
 		posts: make(chan func(time.Time), 256),
+		trace: newRedactor(),
 	}
 	for i := range l.detacher {
 		l.detacher[i] = func() handlers.Detached { return l.detach(i) }
@@ -302,18 +303,17 @@ func (l *Loop) drain(now time.Time) {
 	}
 }
 
-var cwjap = []byte("AT+CWJAP")
-
-// traceBytes logs serial traffic at trace level, escaped; the Wi-Fi
-// password never reaches the log.
+// traceBytes logs serial traffic at trace level, escaped; secrets (the
+// Wi-Fi password, credentials and cookies) never reach the log.
 func (l *Loop) traceBytes(dir string, b []byte) {
 	e := l.cfg.Log.Trace()
 	if e == nil {
 		return
 	}
-	if dir == "tx" && bytes.HasPrefix(b, cwjap) {
-		e.Str("dir", dir).Str("data", "AT+CWJAP=<redacted>").Msg("serial")
-		return
+	if dir == "rx" {
+		b = l.trace.redactRx(b)
+	} else {
+		b = l.trace.redactTx(b)
 	}
 	e.Str("dir", dir).Str("data", strconv.Quote(string(b))).Msg("serial")
 }
