@@ -134,6 +134,7 @@ func (c *cors) serve(w *ResponseWriter, r *Request, next Handler) {
 			w.AddHeader("Access-Control-Expose-Headers", c.expose)
 		}
 	}
+	w.KeepHeaders() // error answers from next (401, 400, ...) stay readable
 	next.ServeModem(w, r)
 }
 

@@ -83,6 +83,25 @@ func TestCORS(t *testing.T) {
 	}
 }
 
+// Error answers from inside CORS (auth, a bad body) keep the CORS headers,
+// so the page can read them; what the handler added before is gone.
+func TestCORSKeptOnErrors(t *testing.T) {
+	h := Chain(HandlerFunc(func(w *ResponseWriter, r *Request) {
+		w.AddHeader("Content-Type", "application/json")
+		WriteError(w, ErrJSONTooLarge)
+	}), CORS(CORSOptions{AllowOrigins: []string{"https://app.example.com"}}), BearerAuth("api", BearerTokens("tok")))
+	for _, c := range []struct {
+		auth   string
+		status int
+	}{{"Authorization: Bearer nope", 401}, {"Authorization: Bearer tok", 413}} {
+		res := serve(h, get(t, "/", "Origin: https://app.example.com", c.auth))
+		if res.status != c.status || res.header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+			res.header.Get("Vary") != "Origin" || len(res.header.Values("Content-Type")) != 1 {
+			t.Errorf("%s: %+v", c.auth, res)
+		}
+	}
+}
+
 func join(lines []string) string {
 	s := ""
 	for _, l := range lines {

@@ -19,7 +19,8 @@ func (e *StatusError) Error() string { return strconv.Itoa(e.Code) + " " + e.Msg
 
 // Error answers with code and msg as a plain-text body, as net/http's
 // Error does. What the handler set before (status, headers, body) is
-// dropped, except header lines kept across Detach.
+// dropped, except header lines marked by KeepHeaders (a middleware's, such
+// as CORS's).
 func Error(w *ResponseWriter, msg string, code int) {
 	w.Discard()
 	w.AddHeader("Content-Type", "text/plain; charset=utf-8")

@@ -155,7 +155,7 @@ type ResponseWriter struct {
 	stream   io.Reader
 	length   int64
 	close    bool
-	kept     int // header bytes added before Detach, kept for the fill
+	kept     int // header bytes that survive Discard and a Detached fill
 }
 
 // Reset clears w for the next request, keeping its buffers. detacher,
@@ -165,8 +165,8 @@ func (w *ResponseWriter) Reset(detacher func() Detached) {
 }
 
 // Discard drops everything the handler has set so far (status, headers,
-// body), to answer afresh, for example with an error. In the answer of a
-// Detached request, the header lines added before Detach stay.
+// body), to answer afresh, for example with an error; header lines marked
+// by KeepHeaders (or added before Detach) stay.
 func (w *ResponseWriter) Discard() {
 	*w = ResponseWriter{header: w.header[:w.kept], buf: w.buf[:0], detacher: w.detacher, kept: w.kept}
 }
@@ -187,6 +187,12 @@ func (w *ResponseWriter) Detach() Detached {
 	}
 	return w.detached
 }
+
+// KeepHeaders marks the header lines added so far to stay through
+// Discard (and so through Error and WriteError). A middleware calls it
+// after adding headers every answer needs, as CORS does, so that an error
+// answer from the handler it wraps still carries them.
+func (w *ResponseWriter) KeepHeaders() { w.kept = len(w.header) }
 
 // Resume clears w for the answer of a Detached request (the server calls
 // it before Respond's fill), keeping the header lines added before Detach.

@@ -137,11 +137,13 @@ func TestMultipartReaderSurvivesFormValue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := mr.Next()
+	if p, err := mr.Next(); err != nil || string(p.Name()) != "a" {
+		t.Fatalf("first part: %v %v", p, err)
+	}
 	if v, _ := r.FormValue("c"); string(v) != "3" {
 		t.Fatalf("FormValue(c) = %q", v)
 	}
-	p, err = mr.Next()
+	p, err := mr.Next()
 	if err != nil || string(p.Name()) != "b" {
 		t.Fatalf("second part after FormValue: %v %v", p, err)
 	}
