@@ -1,6 +1,8 @@
 // Package handlers is what an application sees of espgate: a request view
 // and a response writer, reused per link so that simple handlers allocate
-// nothing.
+// nothing; a router; what web apps need on top (query and form values,
+// multipart uploads, cookies, JSON, redirects, streaming, CORS, Basic and
+// Bearer auth); and the gateway that runs any net/http.Handler.
 package handlers
 
 import (

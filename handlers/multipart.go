@@ -60,6 +60,7 @@ type MultipartReader struct {
 	r        *Request
 	body     []byte
 	boundary []byte
+	nlDash   [3 + 70]byte // "\n--" and the boundary
 	pos      int // where the next part's header starts
 	done     bool
 	err      error
@@ -103,6 +104,8 @@ func (r *Request) initMultipart(m *MultipartReader, lim MultipartLimits) error {
 		return ErrNoBoundary
 	}
 	m.boundary = b
+	copy(m.nlDash[:], "\n--")
+	copy(m.nlDash[3:], b)
 	// The first boundary: at the start, or after a preamble and CRLF.
 	i := m.delimiter(0, true)
 	for i >= 0 && !m.boundaryLineOK(i) {
@@ -133,21 +136,21 @@ func validBoundary(b []byte) bool {
 
 // delimiter returns the index just after the next "--boundary" at or after
 // from that starts the body (when first) or follows a line end, or -1.
+// It looks for the line end first: rare in content, where the boundary's
+// first character may be common.
 func (m *MultipartReader) delimiter(from int, first bool) int {
-	for from <= len(m.body) {
-		i := bytes.Index(m.body[from:], m.boundary)
-		if i < 0 {
-			return -1
-		}
-		at := from + i // the boundary's first byte
-		switch {
-		case at >= 2 && m.body[at-1] == '-' && m.body[at-2] == '-' &&
-			(at == 2 && first || at >= 3 && m.body[at-3] == '\n'):
-			return at + len(m.boundary)
-		}
-		from = at + 1
+	nl := m.nlDash[:3+len(m.boundary)] // "\n--boundary"
+	if first && from == 0 && bytes.HasPrefix(m.body, nl[1:]) {
+		return len(nl) - 1
 	}
-	return -1
+	if from >= len(m.body) {
+		return -1
+	}
+	i := bytes.Index(m.body[from:], nl)
+	if i < 0 {
+		return -1
+	}
+	return from + i + len(nl)
 }
 
 // delimiterStart returns where the line end before the delimiter that ends
@@ -237,9 +240,14 @@ func (m *MultipartReader) Next() (*Part, error) {
 			return nil, m.err
 		}
 	}
-	end := m.delimiter(cs, false)
-	for end >= 0 && !m.boundaryLineOK(end) {
-		end = m.delimiter(end, false)
+	var end int
+	if dash := m.nlDash[1 : 3+len(m.boundary)]; bytes.HasPrefix(m.body[cs:], dash) && m.boundaryLineOK(cs+len(dash)) {
+		end = cs + len(dash) // no content, and no line end of its own before the boundary
+	} else {
+		end = m.delimiter(cs, false)
+		for end >= 0 && !m.boundaryLineOK(end) {
+			end = m.delimiter(end, false)
+		}
 	}
 	if end < 0 {
 		m.fail(ErrMultipartUnclosed)
