@@ -61,7 +61,7 @@ type MultipartReader struct {
 	body     []byte
 	boundary []byte
 	nlDash   [3 + 70]byte // "\n--" and the boundary
-	pos      int // where the next part's header starts
+	pos      int          // where the next part's header starts
 	done     bool
 	err      error
 	parts    int
