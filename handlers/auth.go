@@ -17,16 +17,15 @@ import (
 // one fixed user. Credentials are never logged by espgate.
 func BasicAuth(realm string, check func(user, pass []byte) bool) Middleware {
 	challenge := "Basic realm=" + quote(realm) + `, charset="UTF-8"`
-	return func(next Handler) Handler {
-		return HandlerFunc(func(w *ResponseWriter, r *Request) {
-			user, pass, ok := r.BasicAuth()
-			if !ok || !check(user, pass) {
-				unauthorized(w, http.StatusUnauthorized, challenge)
-				return
-			}
-			next.ServeModem(w, r)
-		})
+	serve := func(w *ResponseWriter, r *Request, next Handler) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || !check(user, pass) {
+			unauthorized(w, http.StatusUnauthorized, challenge)
+			return
+		}
+		next.ServeModem(w, r)
 	}
+	return func(next Handler) Handler { return &wrapped{next: next, serve: serve} }
 }
 
 // BearerAuth returns a middleware that lets a request through only with a
@@ -40,21 +39,20 @@ func BearerAuth(realm string, check func(token []byte) bool) Middleware {
 	base := "Bearer realm=" + quote(realm)
 	invalidToken := base + `, error="invalid_token"`
 	invalidRequest := base + `, error="invalid_request"`
-	return func(next Handler) Handler {
-		return HandlerFunc(func(w *ResponseWriter, r *Request) {
-			token, ok := r.BearerToken()
-			switch {
-			case !ok && hasScheme(r.Header("Authorization"), "Bearer"):
-				unauthorized(w, http.StatusBadRequest, invalidRequest)
-			case !ok:
-				unauthorized(w, http.StatusUnauthorized, base)
-			case !check(token):
-				unauthorized(w, http.StatusUnauthorized, invalidToken)
-			default:
-				next.ServeModem(w, r)
-			}
-		})
+	serve := func(w *ResponseWriter, r *Request, next Handler) {
+		token, ok := r.BearerToken()
+		switch {
+		case !ok && hasScheme(r.Header("Authorization"), "Bearer"):
+			unauthorized(w, http.StatusBadRequest, invalidRequest)
+		case !ok:
+			unauthorized(w, http.StatusUnauthorized, base)
+		case !check(token):
+			unauthorized(w, http.StatusUnauthorized, invalidToken)
+		default:
+			next.ServeModem(w, r)
+		}
 	}
+	return func(next Handler) Handler { return &wrapped{next: next, serve: serve} }
 }
 
 func unauthorized(w *ResponseWriter, code int, challenge string) {

@@ -101,9 +101,7 @@ func CORS(o CORSOptions) Middleware {
 	if o.MaxAge > 0 {
 		c.maxAge = strconv.FormatInt(int64(o.MaxAge/time.Second), 10)
 	}
-	return func(next Handler) Handler {
-		return HandlerFunc(func(w *ResponseWriter, r *Request) { c.serve(w, r, next) })
-	}
+	return func(next Handler) Handler { return &wrapped{next: next, serve: c.serve} }
 }
 
 func contains(list []string, s string) bool {

@@ -102,6 +102,29 @@ func TestCORSKeptOnErrors(t *testing.T) {
 	}
 }
 
+type streamsBody struct{ HandlerFunc }
+
+func (streamsBody) StreamsBody(*Request) bool { return true }
+
+// The package's middleware keeps a wrapped handler's wish to stream
+// request bodies visible to the server.
+func TestMiddlewareForwardsStreamsBody(t *testing.T) {
+	type streamer interface{ StreamsBody(*Request) bool }
+	inner := streamsBody{okHandler}
+	for name, mw := range map[string]Middleware{
+		"CORS":   CORS(CORSOptions{AllowOrigins: []string{"*"}}),
+		"Basic":  BasicAuth("r", BasicCredentials("a", "b")),
+		"Bearer": BearerAuth("r", BearerTokens("t")),
+	} {
+		if s, ok := mw(inner).(streamer); !ok || !s.StreamsBody(get(t, "/")) {
+			t.Errorf("%s hides StreamsBody", name)
+		}
+		if s, ok := mw(okHandler).(streamer); ok && s.StreamsBody(get(t, "/")) {
+			t.Errorf("%s claims StreamsBody for a handler without it", name)
+		}
+	}
+}
+
 func join(lines []string) string {
 	s := ""
 	for _, l := range lines {

@@ -15,6 +15,23 @@ func Chain(h Handler, mws ...Middleware) Handler {
 	return h
 }
 
+// wrapped is the handler a middleware of this package returns: serve runs
+// around next. StreamsBody is forwarded to next when next has it, so a
+// middleware does not hide a handler's choice to read request bodies as
+// they arrive.
+type wrapped struct {
+	next  Handler
+	serve func(w *ResponseWriter, r *Request, next Handler)
+}
+
+func (h *wrapped) ServeModem(w *ResponseWriter, r *Request) { h.serve(w, r, h.next) }
+
+// StreamsBody reports what next says; false if it has no such method.
+func (h *wrapped) StreamsBody(r *Request) bool {
+	s, ok := h.next.(interface{ StreamsBody(*Request) bool })
+	return ok && s.StreamsBody(r)
+}
+
 // addHeaderBytes is AddHeader for a value held as bytes.
 func (w *ResponseWriter) addHeaderBytes(name string, value []byte) {
 	for _, c := range value {
