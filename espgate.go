@@ -51,6 +51,13 @@ type Server struct {
 	Routes *handlers.Router
 	// Handler serves every request Routes does not; nil means 404.
 	Handler http.Handler
+	// Middleware wraps the whole server, Routes and Handler alike, the
+	// first outermost (handlers.CORS, handlers.BasicAuth, ...).
+	Middleware []handlers.Middleware
+	// DefaultHeaders are added to every response, the server's own error
+	// answers (400, 404, 408, 413, 503, ...) included, unless the response
+	// sets the same name: X-Frame-Options, Content-Security-Policy, ...
+	DefaultHeaders http.Header
 
 	// Logger receives the server's log; nil means no logging.
 	Logger *zerolog.Logger
@@ -112,6 +119,11 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		baud = 115200
 	}
 
+	defaultHeader, err := renderHeader(s.DefaultHeaders)
+	if err != nil {
+		return err
+	}
+
 	var (
 		p   port.Port
 		url func(ip string) string
@@ -164,6 +176,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 			Limits:        s.Limits,
 			HeaderTimeout: s.HeaderTimeout,
 			IdleTimeout:   s.IdleTimeout,
+			DefaultHeader: defaultHeader,
 		},
 		Handler:         s.handler(),
 		Log:             log,
@@ -184,22 +197,27 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return nil
 }
 
-// handler combines Routes and Handler.
+// handler combines Routes and Handler, wrapped in Middleware.
 func (s *Server) handler() handlers.Handler {
 	var gw handlers.Handler
 	if s.Handler != nil {
 		gw = handlers.Gateway(s.Handler)
 	}
+	var h handlers.Handler
 	switch {
 	case s.Routes != nil && gw != nil:
 		s.Routes.NotFound(gw)
-		return s.Routes
+		h = s.Routes
 	case s.Routes != nil:
-		return s.Routes
+		h = s.Routes
 	case gw != nil:
-		return gw
+		h = gw
+	case len(s.Middleware) > 0:
+		h = handlers.NewRouter() // 404 for everything
+	default:
+		return nil // the loop answers 404
 	}
-	return nil // the loop answers 404
+	return handlers.Chain(h, s.Middleware...)
 }
 
 // Shutdown stops taking requests, lets open responses finish (for at most

@@ -398,6 +398,7 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 		h = append(h, "Connection: keep-alive\r\n"...)
 	}
 	h = append(h, r.Header...)
+	h = appendDefaults(h, m.cfg.DefaultHeader, r.Header)
 	h = append(h, "\r\n"...)
 	l.head = h
 	l.closeAfter = !keep
@@ -759,3 +760,37 @@ func (m *Machine) LinkState(link int) LinkState { return m.links[link].state }
 // LinkGen returns the generation of link (it changes whenever the link
 // changes hands).
 func (m *Machine) LinkGen(link int) uint32 { return m.links[link].gen }
+
+// appendDefaults appends the lines of defaults whose names have no line
+// in header.
+func appendDefaults(h, defaults, header []byte) []byte {
+	for len(defaults) > 0 {
+		end := bytes.IndexByte(defaults, '\n') + 1
+		if end == 0 {
+			end = len(defaults)
+		}
+		line := defaults[:end]
+		defaults = defaults[end:]
+		if colon := bytes.IndexByte(line, ':'); colon > 0 && !hasField(header, line[:colon]) {
+			h = append(h, line...)
+		}
+	}
+	return h
+}
+
+// hasField reports whether the header lines hold a field named name
+// (ASCII case-insensitive).
+func hasField(header, name []byte) bool {
+	for len(header) > 0 {
+		end := bytes.IndexByte(header, '\n') + 1
+		if end == 0 {
+			end = len(header)
+		}
+		line := header[:end]
+		header = header[end:]
+		if len(line) > len(name) && line[len(name)] == ':' && bytes.EqualFold(line[:len(name)], name) {
+			return true
+		}
+	}
+	return false
+}

@@ -37,6 +37,10 @@ type Config struct {
 	// over as it arrives (NoteBody, TakeBody, NoteBodyEnd) instead of
 	// collecting it first. It must not keep r.
 	StreamBody func(link int, r *parser.Request) bool
+	// DefaultHeader holds header lines ("Name: value\r\n" each) added to
+	// every response, the machine's own error answers included, unless
+	// the response has a line of the same name. Not to hijacked links.
+	DefaultHeader []byte
 }
 
 func (c *Config) setDefaults() {

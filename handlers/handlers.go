@@ -1,6 +1,8 @@
 // Package handlers is what an application sees of espgate: a request view
 // and a response writer, reused per link so that simple handlers allocate
-// nothing.
+// nothing; a router; what web apps need on top (query and form values,
+// multipart uploads, cookies, JSON, redirects, streaming, CORS, Basic and
+// Bearer auth); and the gateway that runs any net/http.Handler.
 package handlers
 
 import (
@@ -29,6 +31,7 @@ type Request struct {
 	params  [maxParams]param
 	nparams int
 	scratch []byte // unescaped values, reused
+	mp      MultipartReader
 }
 
 const maxParams = 8
@@ -67,20 +70,7 @@ func (r *Request) Param(name string) []byte {
 // Query returns the first value of the query parameter name, unescaped
 // (+ is a space), and whether it is present.
 func (r *Request) Query(name string) ([]byte, bool) {
-	q := r.RawQuery
-	for len(q) > 0 {
-		var pair []byte
-		if i := bytes.IndexByte(q, '&'); i >= 0 {
-			pair, q = q[:i], q[i+1:]
-		} else {
-			pair, q = q, nil
-		}
-		key, value, _ := bytes.Cut(pair, []byte{'='})
-		if string(key) == name || bytes.IndexByte(key, '%') >= 0 && string(r.unescape(key, true)) == name {
-			return r.unescape(value, true), true
-		}
-	}
-	return nil, false
+	return r.lookup(r.RawQuery, name)
 }
 
 // unescape decodes %XX (and + when plus) into the request's scratch
@@ -172,6 +162,7 @@ type ResponseWriter struct {
 	stream   io.Reader
 	length   int64
 	close    bool
+	kept     int // header bytes that survive Discard and a Detached fill
 }
 
 // Reset clears w for the next request, keeping its buffers. detacher,
@@ -181,27 +172,43 @@ func (w *ResponseWriter) Reset(detacher func() Detached) {
 }
 
 // Discard drops everything the handler has set so far (status, headers,
-// body), to answer afresh, for example with an error. A stream set with
+// body), to answer afresh, for example with an error; header lines marked
+// by KeepHeaders (or added before Detach) stay. A stream set with
 // SetStream that is an io.Closer is closed.
 func (w *ResponseWriter) Discard() {
 	if c, ok := w.stream.(io.Closer); ok {
 		c.Close()
 	}
-	w.Reset(w.detacher)
+	*w = ResponseWriter{header: w.header[:w.kept], buf: w.buf[:0], detacher: w.detacher, kept: w.kept}
 }
 
 // Detach tells the server that the handler answers later: the handler
 // returns at once (it must not block the loop) and hands the Detached to a
 // goroutine. The request's views die when the handler returns: copy what
-// the goroutine needs first.
+// the goroutine needs first. Header lines added before Detach (by a
+// middleware, say) are kept for the later answer; the status and body are
+// not.
 func (w *ResponseWriter) Detach() Detached {
 	if w.detached == nil {
 		if w.detacher == nil {
 			panic("handlers: Detach called outside a handler run by the server")
 		}
 		w.detached = w.detacher()
+		w.kept = len(w.header)
 	}
 	return w.detached
+}
+
+// KeepHeaders marks the header lines added so far to stay through
+// Discard (and so through Error and WriteError). A middleware calls it
+// after adding headers every answer needs, as CORS does, so that an error
+// answer from the handler it wraps still carries them.
+func (w *ResponseWriter) KeepHeaders() { w.kept = len(w.header) }
+
+// Resume clears w for the answer of a Detached request (the server calls
+// it before Respond's fill), keeping the header lines added before Detach.
+func (w *ResponseWriter) Resume() {
+	*w = ResponseWriter{header: w.header[:w.kept], buf: w.buf[:0], kept: w.kept}
 }
 
 // IsDetached reports whether the handler called Detach.

@@ -4,7 +4,6 @@
 package loop
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -66,6 +65,7 @@ type Loop struct {
 	acc      [fsm.MaxLinks]access       // what the access log needs of each link's request
 	bodies   [fsm.MaxLinks]bodySink     // each link's streamed request body
 	closers  [fsm.MaxLinks]streamCloser // the response stream to close when it ends
+	trace    *redactor
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
 
@@ -104,6 +104,7 @@ func New(cfg Config) *Loop {
 		write: make(chan []byte, 1),
 		wrote: make(chan error, 1),
 		posts: make(chan func(time.Time), 256),
+		trace: newRedactor(),
 	}
 	for i := range l.detacher {
 		l.detacher[i] = func() handlers.Detached { return l.detach(i) }
@@ -330,18 +331,17 @@ func (l *Loop) drain(now time.Time) {
 	}
 }
 
-var cwjap = []byte("AT+CWJAP")
-
-// traceBytes logs serial traffic at trace level, escaped; the Wi-Fi
-// password never reaches the log.
+// traceBytes logs serial traffic at trace level, escaped; secrets (the
+// Wi-Fi password, credentials and cookies) never reach the log.
 func (l *Loop) traceBytes(dir string, b []byte) {
 	e := l.cfg.Log.Trace()
 	if e == nil {
 		return
 	}
-	if dir == "tx" && bytes.HasPrefix(b, cwjap) {
-		e.Str("dir", dir).Str("data", "AT+CWJAP=<redacted>").Msg("serial")
-		return
+	if dir == "rx" {
+		b = l.trace.redactRx(b)
+	} else {
+		b = l.trace.redactTx(b)
 	}
 	e.Str("dir", dir).Str("data", strconv.Quote(string(b))).Msg("serial")
 }
@@ -508,7 +508,7 @@ func (d *detached) Respond(fill func(w *handlers.ResponseWriter)) {
 		}
 		d.used = true
 		w := &l.w[d.link]
-		w.Reset(nil)
+		w.Resume()
 		ok := l.call(w, nil, func() { fill(w) })
 		l.acc[d.link].handled(l.cfg.Now())
 		l.respond(now, d.link, d.gen, w, ok)

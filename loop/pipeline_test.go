@@ -28,7 +28,7 @@ type pipeline struct {
 
 var helloBody = []byte("hello, world\n")
 
-func newPipeline(tb testing.TB, nonos bool) *pipeline {
+func newPipeline(tb testing.TB, nonos bool, opts ...func(*Config)) *pipeline {
 	tb.Helper()
 	h := handlers.HandlerFunc(func(w *handlers.ResponseWriter, r *handlers.Request) {
 		w.AddHeader("Content-Type", "text/plain")
@@ -38,7 +38,11 @@ func newPipeline(tb testing.TB, nonos bool) *pipeline {
 	// A real logger at info level: the request path's debug and trace
 	// calls are disabled levels and must cost nothing.
 	log := zerolog.New(io.Discard).Level(zerolog.InfoLevel)
-	l := New(Config{Port: nopPort{}, Handler: h, Log: log, Metrics: metrics.New(reg)})
+	cfg := Config{Port: nopPort{}, Handler: h, Log: log, Metrics: metrics.New(reg)}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	l := New(cfg)
 	p := &pipeline{l: l, now: time.Unix(1_700_000_000, 0)}
 	l.m.Start(p.now)
 	l.drain(p.now)
