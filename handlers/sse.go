@@ -91,7 +91,7 @@ func NewEventStream(w *ResponseWriter, opts EventStreamOptions) *EventStream {
 	if opts.QueueBytes <= 0 {
 		opts.QueueBytes = 16 << 10
 	}
-	es := &EventStream{max: opts.QueueBytes, heartbeat: opts.Heartbeat, buf: make([]byte, 0, min(opts.QueueBytes, 2048))}
+	es := &EventStream{max: opts.QueueBytes, heartbeat: opts.Heartbeat, quiet: true, buf: make([]byte, 0, min(opts.QueueBytes, 2048))}
 	if opts.Retry > 0 {
 		es.buf = appendRetry(es.buf, opts.Retry)
 	}
@@ -198,6 +198,16 @@ func (es *EventStream) Err() error { return es.d.Err() }
 // room, with mu held, makes room for size more bytes or returns why the
 // event cannot be queued (and unlocks nothing).
 func (es *EventStream) room(size int) error {
+	select {
+	case <-es.d.Done(): // the watcher may not have seen it yet
+		if !es.ended {
+			es.ended, es.err = true, es.d.Err()
+			if es.err == nil {
+				es.err = ErrStreamClosed
+			}
+		}
+	default:
+	}
 	if es.ended {
 		return es.err
 	}
