@@ -471,3 +471,72 @@ func TestWebSocketLongLivedLimit(t *testing.T) {
 		}
 	})
 }
+
+// At shutdown a native WebSocket is closed with 1001 (going away).
+func TestWebSocketNativeShutdown(t *testing.T) {
+	e2etest.EachProfile(t, func(t *testing.T, p sim.Profile) {
+		ends := make(chan error, 4)
+		rt := handlers.NewRouter()
+		rt.Handle("GET /echo", handlers.WebSocket(nil, nativeEcho(ends)))
+		env := e2etest.Start(t, p, &espgate.Server{Routes: rt, ShutdownTimeout: time.Minute})
+		ctx := testCtx(t)
+		c := dial(t, env, "echo", nil)
+		echoRoundTrip(t, ctx, c, websocket.MessageText, []byte("hi"), 10)
+		readErr := make(chan error, 1)
+		go func() { _, _, err := c.Read(ctx); readErr <- err }()
+		stopped := make(chan error, 1)
+		go func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			stopped <- env.Server.Shutdown(sctx)
+		}()
+		if err := <-readErr; closeStatus(t, err) != websocket.StatusGoingAway {
+			t.Fatalf("at shutdown: %v", err)
+		}
+		if err := <-stopped; err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	})
+}
+
+// A net/http handler that hijacks an ordinary request when every
+// long-lived slot is taken never gets the link: the client gets 503.
+func TestHijackWithoutSlot(t *testing.T) {
+	e2etest.EachProfile(t, func(t *testing.T, p sim.Profile) {
+		rt := handlers.NewRouter()
+		streams := streamRoute(rt, "/events", handlers.EventStreamOptions{})
+		hijackErr := make(chan error, 1)
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /raw", func(w http.ResponseWriter, r *http.Request) {
+			conn, brw, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				hijackErr <- err
+				return
+			}
+			defer conn.Close()
+			brw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nmine!\n")
+			brw.Flush()
+			_, err = conn.Read(make([]byte, 1)) // the link is not ours: EOF
+			hijackErr <- err
+		})
+		env := e2etest.Start(t, p, &espgate.Server{Routes: rt, Handler: mux, MaxLongLived: 1})
+		openStream(t, env.Client(t), env.URL+"events")
+		recvStream(t, streams)
+		resp, err := env.Client(t).Get(env.URL + "raw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("hijack over the limit: %d", resp.StatusCode)
+		}
+		select {
+		case err := <-hijackErr:
+			if err != io.EOF {
+				t.Fatalf("the handler's conn: %v, want EOF", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the refused handler's conn never ended")
+		}
+	})
+}
