@@ -322,7 +322,7 @@ func TestEventStreamNetHTTP(t *testing.T) {
 				t.Fatalf("second stream (Accept %q): %d Retry-After %q, %d-byte body", accept, r2.StatusCode, r2.Header.Get("Retry-After"), len(body))
 			}
 		}
-		cancel() // the first client leaves: its handler's context ends
+		cancel()      // the first client leaves: its handler's context ends
 		for range 2 { // the refused handler without Accept ran too
 			select {
 			case <-ended:

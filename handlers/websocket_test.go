@@ -26,8 +26,8 @@ func (f *fakeDetached) Wake() {
 	f.wakes++
 	f.mu.Unlock()
 }
-func (f *fakeDetached) Done() <-chan struct{}                 { return f.done }
-func (f *fakeDetached) Err() error                            { return nil }
+func (f *fakeDetached) Done() <-chan struct{}                { return f.done }
+func (f *fakeDetached) Err() error                           { return nil }
 func (f *fakeDetached) Hijack(io.Reader, func([]byte, bool)) {}
 
 func newTestConn(maxMsg int) *WSConn {
