@@ -32,7 +32,7 @@ const GatewayBuffer = 8 << 10
 //
 // Long-lived responses hold one of the server's few long-lived slots (see
 // ResponseWriter.LongLived): a request that asks for an event stream
-// (Accept: text/event-stream) or an upgrade (Connection: Upgrade) reserves
+// (Accept: text/event-stream) or a WebSocket upgrade reserves
 // one before its handler runs, and so does a response whose Content-Type
 // is text/event-stream, or a handler that hijacks the link. When none is
 // free the client gets 503 with Retry-After. The context of a request
@@ -59,7 +59,7 @@ func (g *NetHTTP) ServeModem(w *ResponseWriter, r *Request) {
 		w.CloseAfter()
 		return
 	}
-	long := r.Upgrade || r.HasToken("Accept", eventStream)
+	long := r.Upgrade && r.HasToken("Upgrade", "websocket") || r.HasToken("Accept", eventStream)
 	if long && !w.LongLived() {
 		RefuseLongLived(w)
 		return

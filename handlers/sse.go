@@ -105,7 +105,9 @@ func NewEventStream(w *ResponseWriter, opts EventStreamOptions) *EventStream {
 		w.SetStream(es, -1)
 	})
 	if es.heartbeat > 0 {
+		es.mu.Lock()
 		es.ticker = time.AfterFunc(es.heartbeat, es.beat)
+		es.mu.Unlock()
 	}
 	go es.watch(goingAway)
 	return es
@@ -289,7 +291,7 @@ func (es *EventStream) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func validField(s string) bool { return strings.IndexAny(s, "\r\n\x00") < 0 }
+func validField(s string) bool { return !strings.ContainsAny(s, "\r\n\x00") }
 
 // cutLine splits s at its first line end (CRLF, CR or LF).
 func cutLine(s string) (line, rest string, more bool) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -384,6 +385,19 @@ func TestLongLivedLimit(t *testing.T) {
 				}
 			}
 		}
+
+		// An upgrade other than WebSocket that is not taken up (h2c, as
+		// curl offers it) is an ordinary request.
+		conn, err := net.Dial("tcp", env.Addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(conn, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n")
+		if resp, err := http.ReadResponse(bufio.NewReader(conn), nil); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("h2c offer with every slot taken: %v %v", resp, err)
+		}
+		conn.Close()
 
 		leave()
 		waitDone(t, first.Done(), "the first stream after its client left")

@@ -303,8 +303,9 @@ func (c *WSConn) Read(ctx context.Context) (MessageType, []byte, error) {
 }
 
 // Write sends one message. It waits while the modem is behind, until ctx
-// ends; it returns ErrWebSocketClosed after Close or a close from the
-// client, ErrLinkClosed when the link has gone.
+// ends; if ctx ends when part of the message is already out, the
+// connection is closed (1011). It returns ErrWebSocketClosed after Close
+// or a close from the client, ErrLinkClosed when the link has gone.
 func (c *WSConn) Write(ctx context.Context, typ MessageType, p []byte) error {
 	if typ != MessageText && typ != MessageBinary {
 		return fmt.Errorf("handlers: WebSocket message type %d", typ)
@@ -333,6 +334,11 @@ func (c *WSConn) Write(ctx context.Context, typ MessageType, p []byte) error {
 			select {
 			case <-c.writeReady:
 			case <-ctx.Done():
+				if op == opCont { // part of the message is out: the stream is broken
+					c.mu.Lock()
+					c.failWrite()
+					c.mu.Unlock()
+				}
 				return ctx.Err()
 			}
 			c.mu.Lock()
@@ -349,6 +355,15 @@ func (c *WSConn) Write(ctx context.Context, typ MessageType, p []byte) error {
 			return nil
 		}
 		op = 0 // continuation
+	}
+}
+
+// failWrite, with mu held, closes the connection after a Write gave up
+// in the middle of a message.
+func (c *WSConn) failWrite() {
+	if !c.closed {
+		c.sendCloseLocked(CloseInternalError, "write timed out")
+		c.awaitCloseLocked()
 	}
 }
 
@@ -412,12 +427,7 @@ func (c *WSConn) Close(code int, reason string) error {
 		return ErrWebSocketClosed
 	}
 	c.sendCloseLocked(code, reason)
-	c.closeTimer = time.AfterFunc(wsCloseTimeout, func() {
-		c.mu.Lock()
-		c.ended = true // the client did not answer: close the link
-		c.wakeLocked()
-		c.mu.Unlock()
-	})
+	c.awaitCloseLocked()
 	c.mu.Unlock()
 	t := time.NewTimer(2 * wsCloseTimeout)
 	defer t.Stop()
@@ -426,6 +436,17 @@ func (c *WSConn) Close(code int, reason string) error {
 	case <-t.C:
 	}
 	return nil
+}
+
+// awaitCloseLocked gives the client wsCloseTimeout to answer our close
+// frame; then the link closes anyway.
+func (c *WSConn) awaitCloseLocked() {
+	c.closeTimer = time.AfterFunc(wsCloseTimeout, func() {
+		c.mu.Lock()
+		c.ended = true
+		c.wakeLocked()
+		c.mu.Unlock()
+	})
 }
 
 // sendCloseLocked queues our close frame after the data frames already

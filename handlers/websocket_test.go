@@ -372,3 +372,28 @@ func TestWebSocketLinkGone(t *testing.T) {
 		}
 	}
 }
+
+// A Write that gives up halfway through a message closes the connection
+// (1011) right after the fragments already queued: the client never sees
+// a message cut short followed by another.
+func TestWebSocketWriteGivesUp(t *testing.T) {
+	c := newTestConn(100)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := c.Write(ctx, MessageBinary, make([]byte, 20<<10)); err != context.DeadlineExceeded {
+		t.Fatalf("Write: %v", err)
+	}
+	frames, _ := drain(t, c)
+	last := len(frames) - 1
+	if last < 1 || frames[0].op != opBinary || frames[0].fin || closeCode(t, frames[last]) != CloseInternalError {
+		t.Fatalf("%d frames: first op %d fin %v", len(frames), frames[0].op, frames[0].fin)
+	}
+	for _, f := range frames[1:last] {
+		if f.op != opCont || f.fin {
+			t.Fatalf("middle frame op %d fin %v", f.op, f.fin)
+		}
+	}
+	if err := c.Write(context.Background(), MessageText, []byte("x")); err != ErrWebSocketClosed {
+		t.Fatalf("Write after: %v", err)
+	}
+}
