@@ -59,3 +59,14 @@ func TestEventStreamQueueBound(t *testing.T) {
 		t.Fatalf("after the queue: %d %v, want the end", n, err)
 	}
 }
+
+func BenchmarkEventStreamSend(b *testing.B) {
+	es := &EventStream{d: newFakeDetached(), max: 16 << 10}
+	buf := make([]byte, 2048)
+	data := strings.Repeat("sensor reading\n", 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		es.Send("reading", "12345", data)
+		es.Read(buf)
+	}
+}

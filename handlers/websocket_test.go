@@ -397,3 +397,28 @@ func TestWebSocketWriteGivesUp(t *testing.T) {
 		t.Fatalf("Write after: %v", err)
 	}
 }
+
+func BenchmarkWebSocketReceive(b *testing.B) {
+	frame := clientFrame(0x81, bytes.Repeat([]byte("x"), 100), true)
+	c := newTestConn(1 << 10)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		c.in(frame, false)
+		c.Read(ctx)
+	}
+}
+
+func BenchmarkWebSocketSend(b *testing.B) {
+	c := newTestConn(1 << 10)
+	msg := bytes.Repeat([]byte("x"), 100)
+	out := make([]byte, 2048)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		c.Write(ctx, MessageText, msg)
+		(*wsOut)(c).Read(out)
+	}
+}

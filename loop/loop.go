@@ -550,7 +550,3 @@ func (l *Loop) releaseLongLived(link int, gen uint32) {
 		l.nlong--
 	}
 }
-
-// LongLived returns how many links hold a long-lived slot. Use it only
-// from Observe or after Run has returned.
-func (l *Loop) LongLived() int { return l.nlong }
