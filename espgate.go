@@ -73,6 +73,12 @@ type Server struct {
 	// ShutdownTimeout bounds how long open responses may finish after the
 	// context ends or Shutdown is called; zero means 5 s.
 	ShutdownTimeout time.Duration
+	// MaxLongLived bounds how many of the modem's five links long-lived
+	// responses (event streams, WebSockets, hijacked links) may hold at
+	// once, so that ordinary requests always find one; beyond it the
+	// client gets 503 with Retry-After. 0 means 2, at most 4; negative
+	// allows none.
+	MaxLongLived int
 	// OnServing, if set, is called with the URL clients use once the modem
 	// serves (again after every recovery). It must not block.
 	OnServing func(url string)
@@ -106,6 +112,9 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	defer close(s.done)
 	defer s.stop()
 
+	if s.MaxLongLived >= fsm.MaxLinks {
+		return fmt.Errorf("espgate: MaxLongLived %d: at most %d of the modem's %d links", s.MaxLongLived, fsm.MaxLinks-1, fsm.MaxLinks)
+	}
 	log := zerolog.Nop()
 	if s.Logger != nil {
 		log = *s.Logger
@@ -182,6 +191,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		Log:             log,
 		Metrics:         mx,
 		ShutdownTimeout: s.ShutdownTimeout,
+		MaxLongLived:    s.MaxLongLived,
 		Observe: func(n fsm.Note) {
 			if n.Kind == fsm.NoteServing && s.OnServing != nil && (len(n.Text) > 0 || s.Device == "") {
 				s.OnServing(url(string(n.Text)))

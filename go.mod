@@ -3,6 +3,7 @@ module github.com/espgate/espgate
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/creack/pty v1.1.24
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/mattn/go-isatty v0.0.20
@@ -11,6 +12,7 @@ require (
 	github.com/prometheus/common v0.72.0
 	github.com/rs/zerolog v1.35.1
 	github.com/tarm/serial v0.0.0-20180830185346-98f6abe2eb07
+	github.com/tmaxmax/go-sse v0.12.0
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.49.0
 )

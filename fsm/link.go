@@ -560,6 +560,10 @@ func (l *link) sent(m *Machine, now time.Time, done bool) {
 		l.lingerClose(m, now, l.errReason)
 		return
 	}
+	if m.shutdown { // a response that outlived Shutdown: its link goes too
+		l.lingerClose(m, now, ClosedShutdown)
+		return
+	}
 	// Keep-alive: the next request, perhaps already waiting in the stash.
 	l.served++
 	l.p.Next()

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,14 @@ const GatewayBuffer = 8 << 10
 // http.ResponseWriter: Write blocks that goroutine, never the loop, once
 // GatewayBuffer bytes wait for the modem. http.Flusher and
 // http.ResponseController's Flush work.
+//
+// Long-lived responses hold one of the server's few long-lived slots (see
+// ResponseWriter.LongLived): a request that asks for an event stream
+// (Accept: text/event-stream) or a WebSocket upgrade reserves
+// one before its handler runs, and so does a response whose Content-Type
+// is text/event-stream, or a handler that hijacks the link. When none is
+// free the client gets 503 with Retry-After. The context of a request
+// holding a slot is cancelled when the server begins shutting down.
 func Gateway(h http.Handler) Handler { return &NetHTTP{Handler: h} }
 
 // NetHTTP is the gateway with its options; Gateway(h) is NetHTTP{Handler: h}.
@@ -54,17 +63,33 @@ func (g *NetHTTP) ServeModem(w *ResponseWriter, r *Request) {
 		w.CloseAfter()
 		return
 	}
+	long := r.Upgrade && r.HasToken("Upgrade", "websocket") || r.HasToken("Accept", eventStream)
+	if long && !w.LongLived() {
+		RefuseLongLived(w)
+		return
+	}
 	d := w.Detach()
 	ctx, cancel := context.WithCancel(req.Context())
 	req = req.WithContext(ctx)
 	gw := &gatewayWriter{d: d, header: make(http.Header), head: req.Method == http.MethodHead, remote: remoteTCPAddr(r)}
+	gw.long.Store(long)
+	goingAway := w.GoingAway()
 	go func() {
-		<-d.Done()
+		select {
+		case <-d.Done():
+		case <-goingAway:
+			if gw.long.Load() {
+				cancel() // a long-lived handler ends at shutdown
+			}
+			<-d.Done()
+		}
 		cancel()
 		gw.abort(d.Err())
 	}()
 	go gw.serve(g, req)
 }
+
+const eventStream = "text/event-stream"
 
 func (g *NetHTTP) logf(format string, args ...any) {
 	if g.ErrorLog != nil {
@@ -150,13 +175,19 @@ type gatewayWriter struct {
 	pipe    *pipe
 	aborted error
 
-	hijacked bool
-	remote   net.Addr
+	hijacked  bool
+	switching bool // WriteHeader(101): the head goes out on Hijack
+	remote    net.Addr
+	long      atomic.Bool // the response holds a long-lived slot
 }
 
 func (g *gatewayWriter) Header() http.Header { return g.header }
 
 func (g *gatewayWriter) WriteHeader(code int) {
+	if code == http.StatusSwitchingProtocols && !g.wrote {
+		g.switching = true // sent by Hijack, as net/http does
+		return
+	}
 	if g.wrote || code < 200 { // 1xx informational answers are not forwarded
 		return
 	}
@@ -223,7 +254,14 @@ func (g *gatewayWriter) start(length int64) {
 	p.write(g.buf)
 	g.buf = nil
 	status, header, closeAfter := g.status, g.headerLines(), g.closeRequested()
+	long := g.long.Load() || isEventStream(g.header.Get("Content-Type"))
 	g.d.Respond(func(w *ResponseWriter) {
+		if long && !w.LongLived() {
+			RefuseLongLived(w)
+			p.close(errNoLongLivedSlot)
+			return
+		}
+		g.long.Store(long)
 		w.WriteHeader(status)
 		w.header = append(w.header, header...)
 		if closeAfter {
@@ -270,6 +308,13 @@ func (g *gatewayWriter) finish() {
 		}
 		w.SetBody(body)
 	})
+}
+
+var errNoLongLivedSlot = errors.New("handlers: no long-lived slot free: the client got 503")
+
+func isEventStream(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), eventStream)
 }
 
 type eofReader struct{}

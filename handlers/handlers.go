@@ -127,11 +127,12 @@ func (f HandlerFunc) ServeModem(w *ResponseWriter, r *Request) { f(w, r) }
 // answer comes later, from any goroutine, through Respond.
 type Detached interface {
 	// Respond runs fill on the loop with the link's ResponseWriter and
-	// sends what fill produced. Call it once. If the client's link closed
-	// meanwhile, fill is not run.
+	// sends what fill produced. Call it once, from any goroutine (the
+	// handler itself included: fill then runs after it returns). If the
+	// client's link closed meanwhile, fill is not run.
 	Respond(fill func(w *ResponseWriter))
 	// Wake tells the loop that a stream set by fill, whose Read returned
-	// (0, nil), has data again.
+	// (0, nil), has data again. It never blocks; call it from anywhere.
 	Wake()
 	// Done is closed when the response is sent or the link closes.
 	Done() <-chan struct{}
@@ -142,7 +143,9 @@ type Detached interface {
 	// the client as they are (a Read returning (0, nil) waits for Wake),
 	// the link closes when out ends, and in is called on the loop with
 	// every byte the client sends (a view: copy it) and once with closed
-	// set when the link closes. in must not block.
+	// set when the link closes. in must not block. A hijacked link holds
+	// a long-lived slot (see ResponseWriter.LongLived); when none is free
+	// the client gets 503 instead and in is called with closed set.
 	Hijack(out io.Reader, in func(data []byte, closed bool))
 }
 
@@ -163,12 +166,54 @@ type ResponseWriter struct {
 	length   int64
 	close    bool
 	kept     int // header bytes that survive Discard and a Detached fill
+
+	// Set once by the server (SetLongLived); kept by Reset.
+	claim     func() bool     // reserves a long-lived slot
+	goingAway <-chan struct{} // closed when the server shuts down
 }
 
 // Reset clears w for the next request, keeping its buffers. detacher,
 // set by the server running the handler, makes Detach possible.
 func (w *ResponseWriter) Reset(detacher func() Detached) {
-	*w = ResponseWriter{header: w.header[:0], buf: w.buf[:0], detacher: detacher}
+	*w = ResponseWriter{header: w.header[:0], buf: w.buf[:0], detacher: detacher,
+		claim: w.claim, goingAway: w.goingAway}
+}
+
+// SetLongLived is called once by the server that owns w (one
+// ResponseWriter per link): claim reserves one of its long-lived slots for
+// the link's current response, and goingAway is closed when the server
+// begins shutting down. Reset keeps both.
+func (w *ResponseWriter) SetLongLived(claim func() bool, goingAway <-chan struct{}) {
+	w.claim, w.goingAway = claim, goingAway
+}
+
+// LongLived reserves a long-lived slot for this response: call it before
+// answering with an event stream, a WebSocket or anything else that holds
+// the link for long. The server has few (loop.Config.MaxLongLived, default
+// 2 of the modem's 5 links), so that ordinary requests always find a link.
+// It returns false when all are taken: answer with RefuseLongLived then.
+// The slot is freed when the response ends or the link closes; asking
+// again for the same response returns true. Call it from the handler or
+// from a Detached's fill.
+func (w *ResponseWriter) LongLived() bool { return w.claim != nil && w.claim() }
+
+// GoingAway returns a channel that is closed when the server begins
+// shutting down: a long-lived response should end then, so that shutdown
+// need not wait for it. It is nil (never ready) outside a server.
+func (w *ResponseWriter) GoingAway() <-chan struct{} { return w.goingAway }
+
+// LongLivedRetryAfter is the Retry-After, in seconds, of RefuseLongLived.
+const LongLivedRetryAfter = 5
+
+// RefuseLongLived answers 503 with Retry-After and closes the link, for a
+// request that would hold a long-lived slot when none is free.
+func RefuseLongLived(w *ResponseWriter) {
+	w.Discard()
+	w.WriteHeader(503)
+	w.AddHeaderInt("Retry-After", LongLivedRetryAfter)
+	w.AddHeader("Content-Type", "text/plain; charset=utf-8")
+	w.WriteString("too many long-lived connections\n")
+	w.CloseAfter()
 }
 
 // Discard drops everything the handler has set so far (status, headers,
@@ -179,7 +224,8 @@ func (w *ResponseWriter) Discard() {
 	if c, ok := w.stream.(io.Closer); ok {
 		c.Close()
 	}
-	*w = ResponseWriter{header: w.header[:w.kept], buf: w.buf[:0], detacher: w.detacher, kept: w.kept}
+	*w = ResponseWriter{header: w.header[:w.kept], buf: w.buf[:0], detacher: w.detacher, kept: w.kept,
+		claim: w.claim, goingAway: w.goingAway}
 }
 
 // Detach tells the server that the handler answers later: the handler
@@ -208,7 +254,8 @@ func (w *ResponseWriter) KeepHeaders() { w.kept = len(w.header) }
 // Resume clears w for the answer of a Detached request (the server calls
 // it before Respond's fill), keeping the header lines added before Detach.
 func (w *ResponseWriter) Resume() {
-	*w = ResponseWriter{header: w.header[:w.kept], buf: w.buf[:0], kept: w.kept}
+	*w = ResponseWriter{header: w.header[:w.kept], buf: w.buf[:0], kept: w.kept,
+		claim: w.claim, goingAway: w.goingAway}
 }
 
 // IsDetached reports whether the handler called Detach.

@@ -155,6 +155,21 @@ func (g *gatewayWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	g.started, g.hijacked = true, true
 	c := newLinkConn(g.d, g.remote)
+	if g.switching { // the handler wrote 101 first: send that head now
+		head := []byte("HTTP/1.1 101 Switching Protocols\r\n")
+		for key, values := range g.header {
+			if !validHeader(key) {
+				continue
+			}
+			for _, v := range values {
+				if validHeader(v) {
+					head = append(append(append(append(head, key...), ": "...), v...), "\r\n"...)
+				}
+			}
+		}
+		c.out.write(append(head, "\r\n"...))
+	}
+	g.long.Store(true)
 	g.d.Hijack(c.out, c.deliver)
 	return c, bufio.NewReadWriter(bufio.NewReader(c), bufio.NewWriter(c)), nil
 }

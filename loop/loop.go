@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -36,7 +37,15 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// MaxLongLived bounds how many links may hold a long-lived response
+	// (an event stream, a WebSocket, any hijacked link) at once, so they
+	// never take every link from ordinary requests. 0 means 2; more than
+	// fsm.MaxLinks-1 is cut to that; negative allows none.
+	MaxLongLived int
 }
+
+// DefaultMaxLongLived is MaxLongLived's default.
+const DefaultMaxLongLived = 2
 
 // readBufs is how many read buffers circulate between the reader pump and
 // the loop; the pump waits when all are with the loop.
@@ -66,8 +75,16 @@ type Loop struct {
 	bodies   [fsm.MaxLinks]bodySink     // each link's streamed request body
 	closers  [fsm.MaxLinks]streamCloser // the response stream to close when it ends
 	trace    *redactor
+	long     [fsm.MaxLinks]longSlot // the links holding a long-lived slot
+	nlong    int
+	maxLong  int
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
+	// wakes[i] holds 1<<32|gen when link i's stream has data again; wake
+	// tells the loop to look. Waking never blocks and never allocates.
+	wakes     [fsm.MaxLinks]atomic.Uint64
+	wake      chan struct{}
+	goingAway chan struct{} // closed when shutdown begins
 
 	free  chan []byte
 	reads chan readResult
@@ -82,6 +99,14 @@ func New(cfg Config) *Loop {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	switch {
+	case cfg.MaxLongLived == 0:
+		cfg.MaxLongLived = DefaultMaxLongLived
+	case cfg.MaxLongLived < 0:
+		cfg.MaxLongLived = 0
+	case cfg.MaxLongLived >= fsm.MaxLinks:
+		cfg.MaxLongLived = fsm.MaxLinks - 1
 	}
 	if cfg.Handler == nil {
 		cfg.Handler = handlers.HandlerFunc(func(w *handlers.ResponseWriter, r *handlers.Request) {
@@ -105,9 +130,14 @@ func New(cfg Config) *Loop {
 		wrote: make(chan error, 1),
 		posts: make(chan func(time.Time), 256),
 		trace: newRedactor(),
+		wake:  make(chan struct{}, 1),
+
+		goingAway: make(chan struct{}),
+		maxLong:   cfg.MaxLongLived,
 	}
 	for i := range l.detacher {
 		l.detacher[i] = func() handlers.Detached { return l.detach(i) }
+		l.w[i].SetLongLived(func() bool { return l.claimLongLived(i) }, l.goingAway)
 	}
 	for range readBufs {
 		l.free <- make([]byte, readBufSize)
@@ -195,9 +225,17 @@ func (l *Loop) Run(ctx context.Context) error {
 		case f := <-l.posts:
 			now = l.cfg.Now()
 			f(now)
+		case <-l.wake:
+			now = l.cfg.Now()
+			for i := range l.wakes {
+				if v := l.wakes[i].Swap(0); v != 0 {
+					m.Wake(now, i, uint32(v))
+				}
+			}
 		case <-ctxDone:
 			now = l.cfg.Now()
 			ctxDone = nil
+			close(l.goingAway)
 			stopAt = now.Add(l.cfg.ShutdownTimeout)
 			l.cfg.Log.Info().Msg("shutting down: finishing open links")
 			m.Shutdown(now)
@@ -288,6 +326,7 @@ func (l *Loop) drain(now time.Time) {
 				err = fmt.Errorf("%w (%d %s)", handlers.ErrBodyCut, n.Status, http.StatusText(n.Status))
 			}
 			l.endBody(n.Link, n.Gen, err)
+			l.releaseLongLived(n.Link, n.Gen)
 		case fsm.NoteRawData:
 			if r := l.raw[n.Link]; r.in != nil && r.gen == n.Gen {
 				r.in(l.m.TakeRaw(n.Link, n.Gen), false)
@@ -312,6 +351,7 @@ func (l *Loop) drain(now time.Time) {
 			l.closeStream(n.Link, n.Gen)
 			l.release(n.Link, n.Gen, handlers.ErrLinkClosed)
 			l.endBody(n.Link, n.Gen, handlers.ErrLinkClosed)
+			l.releaseLongLived(n.Link, n.Gen)
 			if r := l.raw[n.Link]; r.in != nil && r.gen == n.Gen {
 				l.raw[n.Link] = rawSink{}
 				r.in(nil, true)
@@ -493,10 +533,14 @@ func (d *detached) Err() error {
 	}
 }
 
-func (d *detached) post(f func(now time.Time)) {
+// post hands f to the loop; false means the request ended first and f
+// will not run.
+func (d *detached) post(f func(now time.Time)) bool {
 	select {
 	case d.l.posts <- f:
+		return true
 	case <-d.done:
+		return false
 	}
 }
 
@@ -541,7 +585,7 @@ type rawSink struct {
 }
 
 func (d *detached) Hijack(out io.Reader, in func(data []byte, closed bool)) {
-	d.post(func(now time.Time) {
+	posted := d.post(func(now time.Time) {
 		l := d.l
 		if d.used || l.det[d.link] != d || l.m.LinkState(d.link) != fsm.LinkHandling {
 			in(nil, true)
@@ -549,6 +593,15 @@ func (d *detached) Hijack(out io.Reader, in func(data []byte, closed bool)) {
 		}
 		d.used = true
 		l.acc[d.link].handled(now)
+		if !l.claimLongLived(d.link) { // a hijacked link is long-lived
+			w := &l.w[d.link]
+			w.Reset(nil)
+			handlers.RefuseLongLived(w)
+			l.respond(now, d.link, d.gen, w, true)
+			in(nil, true)
+			l.drain(now)
+			return
+		}
 		l.raw[d.link] = rawSink{gen: d.gen, in: in}
 		if err := l.m.Respond(now, d.link, d.gen, fsm.Response{Status: 200, Stream: out, Raw: true}); err != nil {
 			l.raw[d.link] = rawSink{}
@@ -556,8 +609,45 @@ func (d *detached) Hijack(out io.Reader, in func(data []byte, closed bool)) {
 		}
 		l.drain(now)
 	})
+	if !posted {
+		in(nil, true) // the link closed before the loop could take it
+	}
 }
 
+// Wake never blocks: it marks the link and nudges the loop.
 func (d *detached) Wake() {
-	d.post(func(now time.Time) { d.l.m.Wake(now, d.link, d.gen) })
+	d.l.wakes[d.link].Store(1<<32 | uint64(d.gen))
+	select {
+	case d.l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// longSlot records that a link's response holds a long-lived slot.
+type longSlot struct {
+	held bool
+	gen  uint32
+}
+
+// claimLongLived reserves a long-lived slot for link's current response
+// (handlers.ResponseWriter.LongLived); a link that holds one keeps it.
+func (l *Loop) claimLongLived(link int) bool {
+	gen := l.m.LinkGen(link)
+	if s := l.long[link]; s.held && s.gen == gen {
+		return true
+	}
+	if l.nlong >= l.maxLong || l.m.LinkState(link) != fsm.LinkHandling {
+		return false
+	}
+	l.long[link] = longSlot{held: true, gen: gen}
+	l.nlong++
+	return true
+}
+
+// releaseLongLived frees link's slot when its response ends or it closes.
+func (l *Loop) releaseLongLived(link int, gen uint32) {
+	if s := l.long[link]; s.held && s.gen == gen {
+		l.long[link] = longSlot{}
+		l.nlong--
+	}
 }
