@@ -26,6 +26,7 @@ import (
 	"github.com/espgate/espgate/metrics"
 	"github.com/espgate/espgate/parser"
 	"github.com/espgate/espgate/port"
+	"github.com/espgate/espgate/proxy"
 	"github.com/espgate/espgate/sim"
 )
 
@@ -51,6 +52,14 @@ type Server struct {
 	Routes *handlers.Router
 	// Handler serves every request Routes does not; nil means 404.
 	Handler http.Handler
+	// Upstream, when set, forwards every request Routes does not match to
+	// an HTTP application already running on the host:
+	// "http://127.0.0.1:8000" or "unix:/run/app.sock" (see package proxy).
+	// It takes Handler's place: set one or the other.
+	Upstream string
+	// Proxy tunes the reverse proxy to Upstream; its zero value is ready,
+	// and a nil Proxy.Logger means Logger.
+	Proxy proxy.Options
 
 	// Logger receives the server's log; nil means no logging.
 	Logger *zerolog.Logger
@@ -111,6 +120,22 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	if baud <= 0 {
 		baud = 115200
 	}
+	app := s.Handler
+	if s.Upstream != "" {
+		if s.Handler != nil {
+			return errors.New("espgate: set Handler or Upstream, not both")
+		}
+		opt := s.Proxy
+		if opt.Logger == nil {
+			opt.Logger = &log
+		}
+		px, err := proxy.New(s.Upstream, opt)
+		if err != nil {
+			return fmt.Errorf("espgate: %w", err)
+		}
+		defer px.CloseIdleConnections()
+		app = px
+	}
 
 	var (
 		p   port.Port
@@ -165,7 +190,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 			HeaderTimeout: s.HeaderTimeout,
 			IdleTimeout:   s.IdleTimeout,
 		},
-		Handler:         s.handler(),
+		Handler:         s.handler(app),
 		Log:             log,
 		Metrics:         mx,
 		ShutdownTimeout: s.ShutdownTimeout,
@@ -184,11 +209,11 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return nil
 }
 
-// handler combines Routes and Handler.
-func (s *Server) handler() handlers.Handler {
+// handler combines Routes and app (Handler or the upstream's proxy).
+func (s *Server) handler(app http.Handler) handlers.Handler {
 	var gw handlers.Handler
-	if s.Handler != nil {
-		gw = handlers.Gateway(s.Handler)
+	if app != nil {
+		gw = handlers.Gateway(app)
 	}
 	switch {
 	case s.Routes != nil && gw != nil:
