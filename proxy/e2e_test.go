@@ -125,6 +125,26 @@ func TestWSGIAppThroughTheModem(t *testing.T) {
 			t.Fatalf("form POST reached the app as %+v", d)
 		}
 
+		// A POST that waits for 100 Continue; a HEAD answered with the
+		// length a GET would have.
+		req, _ := http.NewRequest("POST", env.URL+"echo?expect=1", bytes.NewReader(body[:3000]))
+		req.Header.Set("Expect", "100-continue")
+		resp, err = c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d = decodeEcho(t, resp); d.BodyLen != 3000 || d.Query != "expect=1" {
+			t.Fatalf("POST with Expect reached the app as %+v", d)
+		}
+		resp, err = c.Head(env.URL + "page?n=5000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.ContentLength != 5000 {
+			t.Fatalf("HEAD: %d, length %d", resp.StatusCode, resp.ContentLength)
+		}
+
 		// A native route answers beside the app; the app's 404 is its own.
 		if code, b := get(t, c, env.URL+"native"); code != 200 || b != "native" {
 			t.Fatalf("native route: %d %q", code, b)

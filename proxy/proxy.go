@@ -119,7 +119,6 @@ func New(upstream string, o Options) (*Proxy, error) {
 		MaxIdleConnsPerHost:   o.IdleConns,
 		IdleConnTimeout:       o.IdleConnTimeout,
 		ResponseHeaderTimeout: o.ResponseTimeout,
-		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true, // the client's Accept-Encoding goes up as it is
 	}
 	p.rp = &httputil.ReverseProxy{
@@ -189,6 +188,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetURL(p.target)
 	pr.SetXForwarded()
 	h := pr.Out.Header
+	// espgate answered the client's 100-continue itself: the body is
+	// already on its way, and the upstream need not be asked again.
+	h.Del("Expect")
 	if h.Get("X-Forwarded-For") == "0.0.0.0" {
 		h.Del("X-Forwarded-For") // the modem did not report the client
 	}

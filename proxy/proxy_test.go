@@ -200,12 +200,13 @@ func TestHeadersAtTheUpstream(t *testing.T) {
 	req.Header.Set("X-Forwarded-For", "6.6.6.6")
 	req.Header.Set("Via", "1.0 fred")
 	req.Header.Set("Cookie", "a=1; b=2")
+	req.Header.Set("Expect", "100-continue")
 	rec := httptest.NewRecorder()
 	p.ServeHTTP(rec, req)
 	if rec.Code != 200 || rec.Body.String() != "ok" {
 		t.Fatalf("%d %q", rec.Code, rec.Body)
 	}
-	for _, h := range []string{"X-Client-Hop", "Proxy-Authorization", "Keep-Alive"} {
+	for _, h := range []string{"X-Client-Hop", "Proxy-Authorization", "Keep-Alive", "Expect"} {
 		if seen.Get(h) != "" {
 			t.Errorf("upstream saw hop-by-hop %s", h)
 		}
