@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -484,4 +485,23 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// Server refuses an Upstream beside a Handler, and a malformed Upstream,
+// before it touches the modem.
+func TestServerUpstreamErrors(t *testing.T) {
+	for _, c := range []struct {
+		srv  *espgate.Server
+		says string
+	}{
+		{&espgate.Server{Upstream: "http://127.0.0.1:1", Handler: http.NotFoundHandler()}, "not both"},
+		{&espgate.Server{Upstream: "127.0.0.1:8000"}, "want http://host:port"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := c.srv.ListenAndServe(ctx)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("%+v: %v, want an error saying %q", c.srv, err, c.says)
+		}
+	}
 }
