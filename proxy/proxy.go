@@ -137,7 +137,7 @@ func parseUpstream(s string) (target *url.URL, socket string, err error) {
 	if rest, ok := strings.CutPrefix(s, "unix:"); ok {
 		rest = strings.TrimPrefix(rest, "//") // unix:///run/app.sock
 		if rest == "" {
-			return nil, "", fmt.Errorf("proxy: upstream %q: no socket path after unix:", s)
+			return nil, "", fmt.Errorf("proxy: upstream %q: want a socket path after \"unix:\"", s)
 		}
 		return &url.URL{Scheme: "http", Host: "localhost"}, rest, nil
 	}
