@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -335,5 +336,40 @@ func TestGzipStreamsAsItArrives(t *testing.T) {
 	close(next)
 	if rest, err := io.ReadAll(zr); err != nil || len(rest) != 0 {
 		t.Fatalf("after the events: %q %v", rest, err)
+	}
+}
+
+// Requests reuse pooled keep-alive connections to the upstream.
+func TestKeepAlivePool(t *testing.T) {
+	var mu sync.Mutex
+	conns := 0
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	up.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	up.Start()
+	defer up.Close()
+	p, err := New(up.URL, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.CloseIdleConnections()
+	for range 20 {
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequest("GET", "http://modem.lan/", nil))
+		if rec.Body.String() != "ok" {
+			t.Fatalf("%d %q", rec.Code, rec.Body)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 1 {
+		t.Fatalf("20 requests in turn opened %d connections to the upstream, want 1", conns)
 	}
 }
