@@ -151,7 +151,10 @@ func parseUpstream(s string) (target *url.URL, socket string, err error) {
 // CloseIdleConnections closes the pooled connections to the upstream.
 func (p *Proxy) CloseIdleConnections() { p.tr.CloseIdleConnections() }
 
-// ServeHTTP forwards r to the upstream and its answer to w.
+// ServeHTTP forwards r to the upstream and its answer to w. When the
+// upstream fails in the middle of a body, it panics with
+// http.ErrAbortHandler, so the server (espgate's gateway or net/http)
+// cuts the response rather than end it as if it were complete.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{}
 	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
