@@ -26,6 +26,7 @@ import (
 	"github.com/espgate/espgate/metrics"
 	"github.com/espgate/espgate/parser"
 	"github.com/espgate/espgate/port"
+	"github.com/espgate/espgate/proxy"
 	"github.com/espgate/espgate/sim"
 )
 
@@ -58,6 +59,14 @@ type Server struct {
 	// answers (400, 404, 408, 413, 503, ...) included, unless the response
 	// sets the same name: X-Frame-Options, Content-Security-Policy, ...
 	DefaultHeaders http.Header
+	// Upstream, when set, forwards every request Routes does not match to
+	// an HTTP application already running on the host:
+	// "http://127.0.0.1:8000" or "unix:/run/app.sock" (see package proxy).
+	// It takes Handler's place: set one or the other.
+	Upstream string
+	// Proxy tunes the reverse proxy to Upstream; its zero value is ready,
+	// and a nil Proxy.Logger means Logger.
+	Proxy proxy.Options
 
 	// Logger receives the server's log; nil means no logging.
 	Logger *zerolog.Logger
@@ -127,6 +136,22 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	if baud <= 0 {
 		baud = 115200
 	}
+	app := s.Handler
+	if s.Upstream != "" {
+		if s.Handler != nil {
+			return errors.New("espgate: set Handler or Upstream, not both")
+		}
+		opt := s.Proxy
+		if opt.Logger == nil {
+			opt.Logger = &log
+		}
+		px, err := proxy.New(s.Upstream, opt)
+		if err != nil {
+			return fmt.Errorf("espgate: %w", err)
+		}
+		defer px.CloseIdleConnections()
+		app = px
+	}
 
 	defaultHeader, err := renderHeader(s.DefaultHeaders)
 	if err != nil {
@@ -187,7 +212,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 			IdleTimeout:   s.IdleTimeout,
 			DefaultHeader: defaultHeader,
 		},
-		Handler:         s.handler(),
+		Handler:         s.handler(app),
 		Log:             log,
 		Metrics:         mx,
 		ShutdownTimeout: s.ShutdownTimeout,
@@ -207,11 +232,12 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return nil
 }
 
-// handler combines Routes and Handler, wrapped in Middleware.
-func (s *Server) handler() handlers.Handler {
+// handler combines Routes and app (Handler or the upstream's proxy),
+// wrapped in Middleware.
+func (s *Server) handler(app http.Handler) handlers.Handler {
 	var gw handlers.Handler
-	if s.Handler != nil {
-		gw = handlers.Gateway(s.Handler)
+	if app != nil {
+		gw = handlers.Gateway(app)
 	}
 	var h handlers.Handler
 	switch {

@@ -356,7 +356,8 @@ func (g *gatewayWriter) closeRequested() bool {
 }
 
 // serve runs the handler; a panic becomes a 500 if nothing was sent yet,
-// otherwise the link is closed (the client sees a cut response).
+// otherwise the link is closed (the client sees a cut response). A panic
+// with http.ErrAbortHandler always closes the link without an answer.
 func (g *gatewayWriter) serve(gw *NetHTTP, req *http.Request) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -364,6 +365,12 @@ func (g *gatewayWriter) serve(gw *NetHTTP, req *http.Request) {
 				gw.logf("espgate: net/http handler panicked serving %s: %v", req.URL.Path, p)
 			}
 			if g.hijacked {
+				return
+			}
+			if !g.started && p == http.ErrAbortHandler {
+				// As net/http: the response is aborted, the client sees
+				// the link close without an answer.
+				g.d.Hijack(eofReader{}, func([]byte, bool) {})
 				return
 			}
 			if !g.started {

@@ -23,7 +23,10 @@ import (
 // matches only under other methods gets 405 with Allow; OPTIONS without a
 // handler gets 204 with Allow. A subtree's root without its slash is
 // redirected (307, keeping the method, as ServeMux does) to it, and so is
-// an unclean path (//, /./, /../) to its clean form. Anything else goes to the NotFound handler (404 by default).
+// an unclean path (//, /./, /../) to its clean form, unless a NotFound
+// handler is set and no pattern claims the clean form: then the unclean
+// path goes to NotFound as it is (a proxied app sees what the client sent).
+// Anything else goes to the NotFound handler (404 by default).
 //
 // Patterns are registered before serving; matching allocates nothing.
 type Router struct {
@@ -163,7 +166,14 @@ func (rt *Router) ServeModem(w *ResponseWriter, r *Request) {
 		return
 	}
 	if !isClean(p) {
-		rt.redirect(w, r, cleanPath(string(p)))
+		// With a NotFound handler (an app behind the router), a path no
+		// pattern would claim even clean goes to it as the client sent it.
+		clean := cleanPath(string(p))
+		if rt.notFound != nil && !rt.claims(clean) {
+			rt.notFound.ServeModem(w, r)
+			return
+		}
+		rt.redirect(w, r, clean)
 		return
 	}
 	r.nparams = 0
@@ -337,6 +347,18 @@ func (rt *Router) allowed(r *Request, p []byte) []string {
 	allow = append(allow, http.MethodOptions)
 	slices.Sort(allow)
 	return slices.Compact(allow)
+}
+
+// claims reports whether a pattern matches the clean path p under some
+// method, or p is a subtree's root without its slash (off the fast path).
+func (rt *Router) claims(p string) bool {
+	found := false
+	rt.root.walkMatches([]byte(p[1:]), func(*endpoint) { found = true })
+	if !found && len(p) > 1 {
+		n := rt.root.find([]byte(p[1:]))
+		found = n != nil && n.rest != nil
+	}
+	return found
 }
 
 // walkMatches calls f for every endpoint whose path matches p.

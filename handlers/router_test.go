@@ -181,3 +181,33 @@ func TestRouterRejectsBadPatterns(t *testing.T) {
 	}()
 	rt.HandleFunc("GET /a", func(*ResponseWriter, *Request) {})
 }
+
+// Behind a NotFound handler (an app or a proxy), an unclean path that no
+// pattern claims reaches that handler as the client sent it; one that a
+// pattern claims is still redirected to its clean form.
+func TestRouterUncleanPathToNotFound(t *testing.T) {
+	rt := NewRouter()
+	rt.HandleFunc("GET /metrics", func(w *ResponseWriter, r *Request) { w.WriteString("metrics") })
+	rt.HandleFunc("/docs/", func(w *ResponseWriter, r *Request) { w.WriteString("docs") })
+	rt.NotFound(HandlerFunc(func(w *ResponseWriter, r *Request) { w.WriteString("app " + string(r.Target)) }))
+	for _, c := range []struct {
+		target string
+		want   outcome
+	}{
+		{"/a//b", outcome{status: 200, pattern: "app /a//b"}},
+		{"/static/../x?q=1", outcome{status: 200, pattern: "app /static/../x?q=1"}},
+		{"//metrics", outcome{status: 307, loc: "/metrics"}},
+		{"/x/../metrics?a=b", outcome{status: 307, loc: "/metrics?a=b"}},
+		{"/docs/./a", outcome{status: 307, loc: "/docs/a"}},
+		{"/x/../docs", outcome{status: 307, loc: "/docs"}},
+	} {
+		if got, _ := serveRouter(rt, "GET", c.target); got != c.want {
+			t.Errorf("GET %s: %+v, want %+v", c.target, got, c.want)
+		}
+	}
+	// Without NotFound, as ServeMux: every unclean path is redirected.
+	rt.NotFound(nil)
+	if got, _ := serveRouter(rt, "GET", "/a//b"); got != (outcome{status: 307, loc: "/a/b"}) {
+		t.Errorf("GET /a//b without NotFound: %+v", got)
+	}
+}

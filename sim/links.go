@@ -74,6 +74,7 @@ type link struct {
 	sends        int
 	lastActive   time.Time
 	stoGen       int
+	stoAt        time.Time // when the pending idle check runs; zero: none
 }
 
 func newLink(m *Modem, id int, conn *net.TCPConn) *link {
@@ -479,14 +480,33 @@ func (c *chip) touch(l *link) {
 	c.armSTO(l)
 }
 
+// armSTO makes sure an idle check runs when the link has been idle for
+// AT+CIPSTO. One check is pending per link at most: activity only moves
+// lastActive, and a check that finds the link active again re-arms, so a
+// busy link does not pile up a timer per send.
 func (c *chip) armSTO(l *link) {
-	l.stoGen++
 	if c.sto <= 0 || l.peerClosed {
+		l.stoGen++ // cancels the pending check
+		l.stoAt = time.Time{}
 		return
 	}
+	at := l.lastActive.Add(time.Duration(c.sto) * time.Second)
+	if !l.stoAt.IsZero() && !at.Before(l.stoAt) {
+		return // the pending check comes first
+	}
+	l.stoGen++
+	l.stoAt = at
 	gen := l.stoGen
-	c.after(time.Until(l.lastActive.Add(time.Duration(c.sto)*time.Second)), func() {
-		if gen != l.stoGen || !c.live(l) || l.peerClosed {
+	c.after(time.Until(at), func() {
+		if gen != l.stoGen {
+			return
+		}
+		l.stoAt = time.Time{}
+		if !c.live(l) || l.peerClosed {
+			return
+		}
+		if time.Now().Before(l.lastActive.Add(time.Duration(c.sto) * time.Second)) {
+			c.armSTO(l) // active since: check again later
 			return
 		}
 		if s := c.send; s != nil && s.l == l {

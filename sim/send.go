@@ -256,6 +256,11 @@ func (c *chip) finishSend(s *sendOp, msg string) {
 }
 
 func (c *chip) endSend() {
+	if c.send != nil {
+		// The payload-idle timer keeps the op for a second: let the
+		// payload go now, or a fast transfer holds a second of it.
+		c.send.buf = nil
+	}
 	c.send = nil
 	c.busy = busyNone
 	c.surplusWatch = false

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -167,6 +168,31 @@ func TestResetExemptsInFlightBytes(t *testing.T) {
 			wantViolations(t, h.m, nil)
 			h.cmd("\r\n", echoOf(p, "\r\n")+msgError) // now the host knows
 			wantViolations(t, h.m, map[ViolationKind]int{ViolMalformed: 1})
+		})
+	}
+}
+
+// A busy link keeps one idle (AT+CIPSTO) check pending, not one per send:
+// the emulator's timers do not grow with the traffic it carries.
+func TestSendsDoNotPileUpTimers(t *testing.T) {
+	for _, p := range profiles() {
+		t.Run(string(p), func(t *testing.T) {
+			t.Parallel()
+			h := startServer(t, p)
+			prompt := pick(p, "\r\nOK\r\n> ", "\r\nOK\r\n\r\n>")
+			c := h.dial(0)
+			go io.Copy(io.Discard, c)
+			for range 200 {
+				h.cmd("AT+CIPSEND=0,5\r\n", prompt)
+				h.cmd("hello", "\r\nRecv 5 bytes\r\n"+msgSendOK)
+			}
+			time.Sleep(PayloadIdle + 100*time.Millisecond) // each send's payload-idle check has run
+			var events int
+			h.m.control(func(c *chip) { events = len(c.events) })
+			if events > 10 {
+				t.Fatalf("%d timers pending after 200 sends on one link", events)
+			}
+			noViolations(t, h.m)
 		})
 	}
 }

@@ -2,7 +2,7 @@
 // ESP8266 running Espressif's AT firmware on a serial line. Without
 // --device it serves through the embedded emulator of that modem.
 //
-//	espgate [serve flags]     serve the demo (default)
+//	espgate [serve flags]     serve the demo, or --upstream's app (default)
 //	espgate sim [flags]       run the ESP8266 emulator on a pseudo-terminal
 package main
 
@@ -24,7 +24,10 @@ import (
 	"github.com/rs/zerolog/diode"
 
 	"github.com/espgate/espgate"
+	"github.com/espgate/espgate/fsm"
+	"github.com/espgate/espgate/handlers"
 	"github.com/espgate/espgate/metrics"
+	"github.com/espgate/espgate/proxy"
 	"github.com/espgate/espgate/sim"
 )
 
@@ -58,6 +61,13 @@ type serveFlags struct {
 	metricsOn  string
 	metricsKey string
 	unpaced    bool
+
+	upstream        string
+	upstreamHost    bool
+	upstreamGzip    bool
+	upstreamGzipMin int64
+	upstreamTimeout time.Duration
+	upstreamDial    time.Duration
 }
 
 func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -83,6 +93,12 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.BoolVar(&f.unpaced, "unpaced", false, "emulator: no line pacing or modem latency (as fast as the host goes)")
 	fs.StringVar(&f.metricsOn, "metrics-listen", "", "also serve /metrics on this host address (e.g. 127.0.0.1:9101)")
 	fs.StringVar(&f.metricsKey, "metrics-auth", "", "require HTTP Basic auth user:password for /metrics (or set ESPGATE_METRICS_AUTH)")
+	fs.StringVar(&f.upstream, "upstream", "", "serve this app instead of the demo: http://127.0.0.1:8000 or unix:/path.sock (only /metrics stays espgate's)")
+	fs.BoolVar(&f.upstreamHost, "upstream-rewrite-host", false, "send the upstream's own host as Host instead of the client's")
+	fs.BoolVar(&f.upstreamGzip, "upstream-gzip", true, "gzip compressible upstream bodies on the way when the client accepts it")
+	fs.Int64Var(&f.upstreamGzipMin, "upstream-gzip-min", proxy.DefaultGzipMinSize, "smallest body of known length to gzip, in bytes")
+	fs.DurationVar(&f.upstreamTimeout, "upstream-timeout", proxy.DefaultResponseTimeout, "longest wait for the upstream's response head (then 504)")
+	fs.DurationVar(&f.upstreamDial, "upstream-dial-timeout", proxy.DefaultDialTimeout, "longest wait to connect to the upstream (then 504)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -106,6 +122,17 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
 	}
 	if f.serverPort <= 0 || f.serverPort > 65535 {
 		return nil, fmt.Errorf("--server-port must be 1..65535")
+	}
+	if f.upstream != "" {
+		if _, err := proxy.New(f.upstream, proxy.Options{}); err != nil {
+			return nil, fmt.Errorf("--upstream: %w", err)
+		}
+	}
+	if f.upstreamGzipMin < 1 {
+		return nil, fmt.Errorf("--upstream-gzip-min must be at least 1")
+	}
+	if f.upstreamTimeout <= 0 || f.upstreamDial <= 0 {
+		return nil, fmt.Errorf("--upstream-timeout and --upstream-dial-timeout must be positive")
 	}
 	return f, nil
 }
@@ -185,8 +212,19 @@ func build(f *serveFlags, stdout, stderr io.Writer) (*gateway, int, error) {
 		}
 		g.closers = append(g.closers, stop)
 	}
-	app := newDemo(time.Now())
-	routes := app.routes(basicAuth(f.metricsKey, metrics.Handler(g.reg)))
+	metricsHandler := basicAuth(f.metricsKey, metrics.Handler(g.reg))
+	var (
+		routes  *handlers.Router
+		observe func(fsm.Note)
+	)
+	if f.upstream == "" {
+		app := newDemo(time.Now())
+		routes, observe = app.routes(metricsHandler), app.observe
+	} else {
+		// The app owns every path but espgate's own /metrics.
+		routes = handlers.NewRouter()
+		routes.Handle("GET /metrics", metricsHandler)
+	}
 	g.srv = &espgate.Server{
 		Device:    f.device,
 		Baud:      f.baud,
@@ -195,11 +233,17 @@ func build(f *serveFlags, stdout, stderr io.Writer) (*gateway, int, error) {
 		ModemPort: f.serverPort,
 		Emulator: sim.Config{Profile: sim.Profile(f.profile), Listen: f.listen, Faults: faults, Seed: f.seed, Unpaced: f.unpaced,
 			Logf: func(format string, args ...any) { log.Debug().Str("component", "emulator").Msgf(format, args...) }},
-		Routes:    routes,
+		Routes:   routes,
+		Upstream: f.upstream,
+		Proxy: proxy.Options{RewriteHost: f.upstreamHost, NoGzip: !f.upstreamGzip, GzipMinSize: f.upstreamGzipMin,
+			ResponseTimeout: f.upstreamTimeout, DialTimeout: f.upstreamDial},
 		Logger:    &log,
 		Metrics:   mx,
 		OnServing: func(url string) { fmt.Fprintf(stdout, "espgate: serving %s\n", url) },
-		Observe:   app.observe,
+		Observe:   observe,
+	}
+	if f.upstream != "" {
+		fmt.Fprintf(stdout, "espgate: forwarding every request but /metrics to %s\n", f.upstream)
 	}
 	if f.device == "" {
 		pace := fmt.Sprintf("%d baud", f.baud)

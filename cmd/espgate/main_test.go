@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -275,10 +277,47 @@ func TestMetricsAuth(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"--profile", "esp32"}, {"--baud", "0"}, {"--metrics-auth", "nocolon"}, {"stray"}} {
+	for _, args := range [][]string{{"--profile", "esp32"}, {"--baud", "0"}, {"--metrics-auth", "nocolon"}, {"stray"},
+		{"--upstream", "127.0.0.1:8000"}, {"--upstream", "https://example.com"}, {"--upstream-gzip-min", "0"}, {"--upstream-timeout", "0s"}} {
 		var out, errOut bytes.Buffer
 		if code := serve(context.Background(), args, &out, &errOut); code != 2 || errOut.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut.String())
 		}
+	}
+}
+
+// With --upstream the app owns every path (the demo's too) and espgate
+// keeps only /metrics.
+func TestUpstreamFlag(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "app: %s %s %s via %s", r.Method, r.URL.RequestURI(), b, r.Header.Get("Via"))
+	}))
+	defer up.Close()
+	_, url := startGateway(t, "--upstream", up.URL, "--upstream-timeout", "5s")
+	c := &http.Client{Timeout: 10 * time.Second}
+	for _, path := range []string{"/", "/hello", "/api/status?x=1"} {
+		if code, body := fetch(t, c, url+path); code != 200 || body != "app: GET "+path+"  via 1.1 espgate" {
+			t.Fatalf("GET %s: %d %q", path, code, body)
+		}
+	}
+	resp, err := c.Post(url+"/echo", "text/plain", strings.NewReader("ping"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "app: POST /echo ping via 1.1 espgate" {
+		t.Fatalf("POST /echo: %q", b)
+	}
+	if code, _ := fetch(t, c, url+"/missing"); code != 404 {
+		t.Fatalf("the app's 404: %d", code)
+	}
+	if code, body := fetch(t, c, url+"/metrics"); code != 200 || !strings.Contains(body, "espgate_links") {
+		t.Fatalf("/metrics: %d", code)
 	}
 }
