@@ -65,6 +65,9 @@ type Loop struct {
 	detacher [fsm.MaxLinks]func() handlers.Detached
 	acc      [fsm.MaxLinks]access   // what the access log needs of each link's request
 	bodies   [fsm.MaxLinks]bodySink // each link's streamed request body
+	joinDone func(JoinResult)       // the Join awaiting its result (wifi.go)
+
+	quit chan struct{} // closed when Run returns
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
 
@@ -103,6 +106,7 @@ func New(cfg Config) *Loop {
 		write: make(chan []byte, 1),
 		wrote: make(chan error, 1),
 		posts: make(chan func(time.Time), 256),
+		quit:  make(chan struct{}),
 	}
 	for i := range l.detacher {
 		l.detacher[i] = func() handlers.Detached { return l.detach(i) }
@@ -126,6 +130,7 @@ var ErrPort = errors.New("loop: modem line failed")
 func (l *Loop) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	defer close(done)
+	defer l.stopped()
 	go l.readPump(done)
 	go l.writePump(done)
 	defer l.cfg.Port.Close()
@@ -297,9 +302,15 @@ func (l *Loop) drain(now time.Time) {
 		case fsm.NoteModemReset:
 			l.cfg.Log.Warn().Msg("modem reset: in-flight requests failed, bringing it up again")
 		case fsm.NoteJoinFailed:
-			l.cfg.Log.Warn().Int("code", n.Status).Msg("joining the network failed; retrying")
+			ev := l.cfg.Log.Warn().Int("code", n.Status)
+			if n.Dur > 0 {
+				ev = ev.Dur("retry_in", n.Dur)
+			}
+			ev.Msg("joining the network failed; retrying")
 		case fsm.NoteWifi:
 			l.cfg.Log.Info().Bytes("event", n.Text).Msg("wifi")
+		case fsm.NoteRejoin, fsm.NoteSetup, fsm.NoteJoinResult, fsm.NoteMDNS:
+			l.wifiNote(&n) // wifi.go
 		case fsm.NoteATFailure:
 			l.cfg.Log.Debug().Stringer("cmd", n.Cmd).Stringer("failure", n.Failure).Int("link", n.Link).Msg("AT failure")
 		case fsm.NoteLinkOpen:
@@ -326,17 +337,21 @@ func (l *Loop) drain(now time.Time) {
 	}
 }
 
-var cwjap = []byte("AT+CWJAP")
+var (
+	cwjap = []byte("AT+CWJAP")
+	cwsap = []byte("AT+CWSAP")
+)
 
-// traceBytes logs serial traffic at trace level, escaped; the Wi-Fi
-// password never reaches the log.
+// traceBytes logs serial traffic at trace level, escaped; Wi-Fi passwords
+// (the network's, the set-up access point's) never reach the log.
 func (l *Loop) traceBytes(dir string, b []byte) {
 	e := l.cfg.Log.Trace()
 	if e == nil {
 		return
 	}
-	if dir == "tx" && bytes.HasPrefix(b, cwjap) {
-		e.Str("dir", dir).Str("data", "AT+CWJAP=<redacted>").Msg("serial")
+	if dir == "tx" && (bytes.HasPrefix(b, cwjap) || bytes.HasPrefix(b, cwsap)) {
+		cmd, _, _ := bytes.Cut(b, []byte("="))
+		e.Str("dir", dir).Str("data", string(cmd)+"=<redacted>").Msg("serial")
 		return
 	}
 	e.Str("dir", dir).Str("data", strconv.Quote(string(b))).Msg("serial")
