@@ -573,6 +573,9 @@ func (l *link) sent(m *Machine, now time.Time, done bool) {
 	if l.flood && l.state == LinkReceiving {
 		l.startClose(m, now, ClosedOverrun) // the cut request is incomplete: nothing to answer
 	}
+	if m.shutdown && l.state == LinkReceiving && !l.p.Started() {
+		l.startClose(m, now, ClosedShutdown) // answered during Shutdown: no next request
+	}
 }
 
 // stashCut reports whether a request that just completed, with rest the
