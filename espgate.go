@@ -57,8 +57,9 @@ type Server struct {
 	ModemPort int
 	// Emulator configures the embedded emulator when Device is empty. Its
 	// zero value is a NonOS AT 1.7 modem, already on a network, with
-	// clients connecting to 127.0.0.1:8080. When it names its network
-	// (Emulator.SSID), Emulator.Joined says whether the modem starts on it.
+	// clients connecting to 127.0.0.1:8080; with SetupAP, on no network.
+	// When it names its network (Emulator.SSID), Emulator.Joined says
+	// whether the modem starts on it.
 	Emulator sim.Config
 
 	// Routes, when set, answers first with native handlers; what it does
@@ -149,7 +150,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		}
 		if s.SSID != "" && cfg.SSID == "" {
 			cfg.SSID, cfg.Password = s.SSID, s.Password
-		} else if s.SSID == "" && cfg.SSID == "" {
+		} else if s.SSID == "" && cfg.SSID == "" && s.SetupAP == "" {
 			cfg.Joined = true
 		}
 		m, err := sim.New(cfg)

@@ -275,7 +275,8 @@ func TestMetricsAuth(t *testing.T) {
 }
 
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"--profile", "esp32"}, {"--baud", "0"}, {"--metrics-auth", "nocolon"}, {"stray"}} {
+	for _, args := range [][]string{{"--profile", "esp32"}, {"--baud", "0"}, {"--metrics-auth", "nocolon"}, {"stray"},
+		{"--setup-password", "short"}, {"--setup-ap", "x", "--ssid", "home"}, {"--mdns", "pi.local"}, {"--ssid", "a\nb"}} {
 		var out, errOut bytes.Buffer
 		if code := serve(context.Background(), args, &out, &errOut); code != 2 || errOut.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut.String())
