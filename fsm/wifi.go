@@ -280,6 +280,11 @@ func (m *Machine) addressResult(now time.Time, ok bool) {
 		m.retryAt = now.Add(500 * time.Millisecond)
 	default: // no network configured: wait for the modem's own
 		if ok && m.ipLen > 0 {
+			if w.apLen > 0 {
+				// An access point left on (a factory default, a set-up
+				// cut short): close it once serving, as after set-up.
+				w.apOpen, w.apCloseAt = true, now
+			}
 			m.next(now, stepMux)
 			return
 		}

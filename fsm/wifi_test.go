@@ -361,6 +361,25 @@ func TestSetupResetFailsJoin(t *testing.T) {
 	}
 }
 
+// A modem that joined by itself but still runs an access point (a
+// factory default, a set-up cut short) has it closed once serving.
+func TestLeftoverAPClosed(t *testing.T) {
+	for _, g := range gens {
+		t.Run(g.String(), func(t *testing.T) {
+			tm := newTestModem(t, g, Config{})
+			tm.bootToVersion()
+			tm.wantWrite("address", "AT+CIFSR\r\n")
+			tm.says("+CIFSR:APIP,\"192.168.4.1\"\r\n+CIFSR:STAIP,\"192.168.1.50\"\r\n" + tm.ok())
+			tm.serverSteps()
+			tm.wantNote(NoteServing, 0, "192.168.1.50")
+			tm.wantWrite("close the access point", tm.pick("AT+CWMODE_CUR=1\r\n", "AT+CWMODE=1\r\n"))
+			tm.says(tm.ok())
+			tm.wantNote(NoteSetup, SetupClosed, "")
+			tm.wantIdle()
+		})
+	}
+}
+
 // mDNS: announced once the station has an address, in each generation's
 // syntax; announced again after a new address; a refusal is final.
 func TestMDNS(t *testing.T) {

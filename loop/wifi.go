@@ -96,7 +96,7 @@ func (l *Loop) wifiNote(n *fsm.Note) {
 		case fsm.SetupJoined:
 			log.Info().Dur("closes_in", n.Dur).Msg("set-up done: the modem joined a network; its set-up access point closes soon")
 		default:
-			log.Info().Msg("set-up access point closed")
+			log.Info().Msg("the modem's own access point is closed")
 		}
 	case fsm.NoteJoinResult:
 		var r JoinResult
