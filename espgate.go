@@ -42,9 +42,9 @@ type Server struct {
 	// SetupAP, when set, makes the modem open its own Wi-Fi network of this
 	// name at start, where every request gets a set-up page to choose the
 	// network to join (the modem keeps it for later boots); SSID must be
-	// empty. Without SetupAP or SSID, the set-up
-	// network (named "espgate-" and the end of the modem's MAC) opens only
-	// if the modem joins no network by itself within 20 s.
+	// empty. Without SetupAP or SSID, the set-up network (named "espgate-"
+	// and the end of the modem's MAC) opens only if the modem joins no
+	// network by itself within 20 s.
 	SetupAP string
 	// SetupPassword protects the set-up network with WPA2 (8 to 64
 	// characters); empty leaves it open.
