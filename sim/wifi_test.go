@@ -50,13 +50,12 @@ func TestDropWiFi(t *testing.T) {
 func TestDropWiFiSurvivesReset(t *testing.T) {
 	h := startHost(t, Config{Profile: NonOS, Unpaced: true, Joined: true})
 	h.expect(wifiJoined)
-	h.m.DropWiFi(300*time.Millisecond, false)
+	h.m.DropWiFi(time.Second, false)
 	h.expect(msgWifiDisc)
 	h.m.Reset()
 	h.boot()
 	h.quiet(100 * time.Millisecond) // stored credentials, but no AP yet
-	time.Sleep(250 * time.Millisecond)
-	h.expect(wifiJoined) // the station's own retry once the AP is back
+	h.expect(wifiJoined)            // the station's own retry once the AP is back
 }
 
 // AT+MDNS: the announcement is recorded as the firmware forms it; 1.x
