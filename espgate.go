@@ -40,11 +40,27 @@ type Server struct {
 	Baud int
 	// SSID and Password, when SSID is set, make the modem join that network.
 	SSID, Password string
+	// SetupAP, when set, makes the modem open its own Wi-Fi network of this
+	// name at start, where every request gets a set-up page to choose the
+	// network to join (the modem keeps it for later boots); SSID must be
+	// empty. Without SetupAP or SSID, the set-up network (named "espgate-"
+	// and the end of the modem's MAC) opens only if the modem joins no
+	// network by itself within 20 s.
+	SetupAP string
+	// SetupPassword protects the set-up network with WPA2 (8 to 64
+	// characters); empty leaves it open.
+	SetupPassword string
+	// MDNSName, when set, has the modem announce the server as
+	// http://<MDNSName>.local/ (AT+MDNS). Firmware without mDNS is logged
+	// and served all the same.
+	MDNSName string
 	// ModemPort is the TCP port the modem listens on; 0 means 80.
 	ModemPort int
 	// Emulator configures the embedded emulator when Device is empty. Its
 	// zero value is a NonOS AT 1.7 modem, already on a network, with
-	// clients connecting to 127.0.0.1:8080.
+	// clients connecting to 127.0.0.1:8080; with SetupAP, on no network.
+	// When it names its network (Emulator.SSID), Emulator.Joined says
+	// whether the modem starts on it.
 	Emulator sim.Config
 
 	// Routes, when set, answers first with native handlers; what it does
@@ -89,8 +105,13 @@ type Server struct {
 	// allows none.
 	MaxLongLived int
 	// OnServing, if set, is called with the URL clients use once the modem
-	// serves (again after every recovery). It must not block.
+	// serves (again after every recovery or change of address), and with
+	// http://<MDNSName>.local/ once a modem on a serial line announces it.
+	// It must not block.
 	OnServing func(url string)
+	// OnSetup, if set, is called with the set-up network's name and the
+	// set-up page's URL when set-up mode starts. It must not block.
+	OnSetup func(network, url string)
 	// Observe, if set, sees every protocol note on the loop. It must not block.
 	Observe func(fsm.Note)
 
@@ -120,6 +141,9 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	s.mu.Unlock()
 	defer close(s.done)
 	defer s.stop()
+	if err := s.checkWiFi(); err != nil {
+		return fmt.Errorf("espgate: %w", err)
+	}
 
 	if s.MaxLongLived >= fsm.MaxLinks {
 		return fmt.Errorf("espgate: MaxLongLived %d: at most %d of the modem's %d links", s.MaxLongLived, fsm.MaxLinks-1, fsm.MaxLinks)
@@ -172,7 +196,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		}
 		if s.SSID != "" && cfg.SSID == "" {
 			cfg.SSID, cfg.Password = s.SSID, s.Password
-		} else if s.SSID == "" {
+		} else if s.SSID == "" && cfg.SSID == "" && s.SetupAP == "" {
 			cfg.Joined = true
 		}
 		m, err := sim.New(cfg)
@@ -200,32 +224,48 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		}
 	}
 
+	mc := fsm.Config{
+		ServerPort:    s.ModemPort,
+		SSID:          s.SSID,
+		Password:      s.Password,
+		Baud:          baud,
+		Limits:        s.Limits,
+		HeaderTimeout: s.HeaderTimeout,
+		IdleTimeout:   s.IdleTimeout,
+		SetupAP:       s.SetupAP,
+		SetupPassword: s.SetupPassword,
+		MDNSName:      s.MDNSName,
+		DefaultHeader: defaultHeader,
+	}
+	gate := newSetupGate(s.handler(app), mc, url)
 	lp := loop.New(loop.Config{
-		Port: p,
-		Machine: fsm.Config{
-			ServerPort:    s.ModemPort,
-			SSID:          s.SSID,
-			Password:      s.Password,
-			Baud:          baud,
-			Limits:        s.Limits,
-			HeaderTimeout: s.HeaderTimeout,
-			IdleTimeout:   s.IdleTimeout,
-			DefaultHeader: defaultHeader,
-		},
-		Handler:         s.handler(app),
+		Port:            p,
+		Machine:         mc,
+		Handler:         gate,
 		Log:             log,
 		Metrics:         mx,
 		ShutdownTimeout: s.ShutdownTimeout,
 		MaxLongLived:    s.MaxLongLived,
 		Observe: func(n fsm.Note) {
-			if n.Kind == fsm.NoteServing && s.OnServing != nil && (len(n.Text) > 0 || s.Device == "") {
-				s.OnServing(url(string(n.Text)))
+			gate.observe(n)
+			if n.Kind == fsm.NoteServing && (len(n.Text) > 0 || s.Device == "") {
+				if s.OnServing != nil {
+					s.OnServing(url(string(n.Text)))
+				}
+				if gate.on && !gate.announced && s.OnSetup != nil {
+					gate.announced = true
+					s.OnSetup(gate.network, url(string(n.Text)))
+				}
+			}
+			if n.Kind == fsm.NoteMDNS && n.Status == 0 && s.Device != "" && s.OnServing != nil {
+				s.OnServing(loop.MDNSURL(string(n.Text), s.ModemPort))
 			}
 			if s.Observe != nil {
 				s.Observe(n)
 			}
 		},
 	})
+	gate.lp = lp
 	if err := lp.Run(ctx); err != nil {
 		return fmt.Errorf("espgate: %w", err)
 	}

@@ -21,6 +21,7 @@ func FuzzMachine(f *testing.F) {
 	f.Add([]byte("0,CONNECT\r\n\r\n+IPD,0,28:GET / HTTP/1.1\r\nHost: a\r\n\r\n\r\nOK\r\n> \r\nRecv 10 bytes\r\n\r\nSEND OK\r\n"), []byte{3, 200, 7})
 	f.Add([]byte("\r\n+IPD,1,16:GET / HTTP/1.0\r\n\r\n\r\nOK\r\n\r\n>1,CLOSED\r\n1,CONNECT\r\n\r\nRecv 5 bytes\r\nSEND FAIL\r\nready\r\n"), []byte{1, 1, 1})
 	f.Add([]byte("\r\nbusy s...\r\n\r\nERROR\r\n+IPD,4,3:GET\r\nUNLINK\r\n"), []byte{0, 255})
+	f.Add([]byte("0,CONNECT\r\nWIFI DISCONNECT\r\n0,CLOSED\r\n+CWJAP:3\r\n\r\nFAIL\r\n\r\nERROR\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n+CIFSR:STAIP,\"10.0.0.2\"\r\n\r\nOK\r\n"), []byte{2, 140, 20, 140, 50, 140})
 	f.Fuzz(func(t *testing.T, modem []byte, cuts []byte) {
 		if len(modem) > 4096 || len(cuts) > 64 {
 			return
@@ -38,6 +39,9 @@ func fuzzOne(t *testing.T, g Generation, modem, cuts []byte) {
 	var cfg Config
 	if len(cuts) > 0 && cuts[0]&1 == 1 {
 		cfg.StreamBody = streamAll // requests with bodies are answered at their head
+	}
+	if len(cuts) > 0 && cuts[0]&2 == 2 {
+		cfg.SSID, cfg.Password = "home", "secret-pass" // WIFI DISCONNECT starts rejoining
 	}
 	tm := serving(t, g, cfg)
 	tm.handler = func(link int, gen uint32) (Response, bool) {

@@ -41,6 +41,20 @@ type Config struct {
 	// every response, the machine's own error answers included, unless
 	// the response has a line of the same name. Not to hijacked links.
 	DefaultHeader []byte
+
+	// Wi-Fi (wifi.go).
+	//
+	// SetupAP, when set, opens the set-up access point with this name at
+	// start (SSID must be empty). Without it the set-up access point opens,
+	// named "espgate-" and the end of the modem's MAC, only when SSID is
+	// empty and the modem finds no network within JoinTimeout.
+	SetupAP          string
+	SetupPassword    string        // WPA2 password of the set-up access point; empty: an open network
+	MDNSName         string        // announce <MDNSName>.local with AT+MDNS once the station has an address
+	RejoinWait       time.Duration // after WIFI DISCONNECT, how long the modem may reconnect by itself before AT+CWJAP; default 10s
+	RejoinBackoff    time.Duration // the pause after the first failed rejoin, doubling after each; default 2s
+	RejoinBackoffMax time.Duration // the longest pause between rejoins; default 60s
+	SetupLinger      time.Duration // once joined, how long the set-up access point stays open; default 2m
 }
 
 func (c *Config) setDefaults() {
@@ -73,6 +87,7 @@ func (c *Config) setDefaults() {
 	if c.StashBytes <= 0 {
 		c.StashBytes = 16 << 10
 	}
+	c.wifiDefaults(def) // wifi.go
 }
 
 // NoteKind says what a Note reports.
@@ -92,9 +107,14 @@ const (
 	NoteCommand                      // a command finished; Cmd names it, Dur is its latency
 	NoteFirmware                     // AT+GMR told the generation (Firmware) and Text holds the version line
 	NoteWifi                         // a Wi-Fi event; Text names it
-	NoteJoinFailed                   // AT+CWJAP failed; Status holds the +CWJAP code (0 when none)
+	NoteJoinFailed                   // AT+CWJAP failed; Status holds the +CWJAP code (0 when none); Dur, when set, is the pause before the next attempt
 	NoteBody                         // a streamed request body has bytes on Link: take them with TakeBody
 	NoteBodyEnd                      // a streamed request body ended: Status 0, or the error status that cut it (400, 408, 413)
+	// Wi-Fi notes (wifi.go).
+	NoteRejoin     // the station is lost: Status 0 waits Dur for the modem's own reconnection; Status n>0 is the host's n-th AT+CWJAP
+	NoteSetup      // the set-up access point: Status SetupOpen (Text names it), SetupJoined (the page is off; the access point closes after Dur) or SetupClosed
+	NoteJoinResult // the end of a Join: Status 0 joined (Text holds the station address), the +CWJAP code, or -1 without one
+	NoteMDNS       // AT+MDNS: Status 0 announced Text.local, -1 refused (firmware without mDNS)
 )
 
 // Failure classifies a failed AT exchange.
@@ -205,8 +225,7 @@ type Machine struct {
 	version   [96]byte
 	verLen    int
 	joinCode  int
-	// refreshAddr asks for AT+CIFSR while serving (after WIFI GOT IP).
-	refreshAddr bool
+	ws        wifiState // Wi-Fi bookkeeping, wifi.go
 
 	date    [40]byte // the HTTP date of dateSec
 	dateLen int
@@ -251,8 +270,9 @@ func (m *Machine) Slot() SlotState { return m.slot }
 // Generation returns the firmware generation (GenUnknown before AT+GMR).
 func (m *Machine) Generation() Generation { return m.gen }
 
-// Address returns the modem's IP address as last reported by AT+CIFSR.
-func (m *Machine) Address() string { return string(m.ip[:m.ipLen]) }
+// Address returns the address clients use, as last reported by AT+CIFSR:
+// the station's, or the set-up access point's while its page is on.
+func (m *Machine) Address() string { return string(m.servingAddr()) }
 
 // Config returns the machine's configuration with defaults applied.
 func (m *Machine) Config() Config { return m.cfg }
@@ -369,6 +389,9 @@ func (m *Machine) NextDeadline() time.Time {
 	}
 	if m.slot == SlotIdle && !m.retryAt.IsZero() {
 		earliest(m.retryAt)
+	}
+	if m.slot == SlotIdle && m.nOut == 0 && !m.waitReady && m.retryAt.IsZero() {
+		earliest(m.wifiDeadline()) // wifi.go; only when schedule would act on it
 	}
 	for i := range m.links {
 		earliest(m.links[i].deadline)
@@ -620,6 +643,8 @@ func (m *Machine) commandTimeout(now time.Time) {
 	}
 	if m.state != ModemServing {
 		m.bringupTimeout(now)
+	} else {
+		m.wifiTimeout(now) // wifi.go
 	}
 }
 
@@ -701,10 +726,7 @@ func (m *Machine) schedule(now time.Time) {
 		m.bringup(now)
 		return
 	}
-	if m.refreshAddr {
-		m.refreshAddr = false
-		m.ipLen = 0
-		m.issue(now, CmdAddress, -1, append(m.cmdBuf[:0], "AT+CIFSR\r\n"...))
+	if m.wifiSchedule(now) { // wifi.go: addresses, joins, the set-up access point, mDNS
 		return
 	}
 	for i := range m.links {

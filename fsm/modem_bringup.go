@@ -28,12 +28,14 @@ const (
 	CmdDInfo        // AT+CIPDINFO=1
 	CmdSend         // AT+CIPSEND=<id>,<len>
 	CmdClose        // AT+CIPCLOSE=<id>
+	CmdAP           // AT+CWSAP(_CUR)=... (wifi.go)
+	CmdMDNS         // AT+MDNS=... (wifi.go)
 	numCmds
 )
 
 var cmdNames = [numCmds]string{"none", "AT", "AT+RST", "ATE0", "AT+GMR", "AT+CWMODE", "AT+CWJAP",
 	"AT+CIFSR", "AT+CIPMUX", "AT+CIPSERVERMAXCONN", "AT+CIPSERVER", "AT+CIPSTO", "AT+CIPDINFO",
-	"AT+CIPSEND", "AT+CIPCLOSE"}
+	"AT+CIPSEND", "AT+CIPCLOSE", "AT+CWSAP", "AT+MDNS"}
 
 func (c Cmd) String() string {
 	if c < numCmds {
@@ -96,19 +98,9 @@ func (m *Machine) bringup(now time.Time) {
 		}
 		m.issue(now, CmdMode, -1, b)
 	case stepJoin:
-		if m.gen == GenNonOS {
-			b = append(b, "AT+CWJAP_CUR=\""...)
-		} else {
-			b = append(b, "AT+CWJAP=\""...)
-		}
-		b = appendEscaped(b, m.cfg.SSID)
-		b = append(b, "\",\""...)
-		b = appendEscaped(b, m.cfg.Password)
-		m.joinCode = 0
-		m.issue(now, CmdJoin, -1, append(b, "\"\r\n"...))
+		m.issueJoin(now, m.cfg.SSID, m.cfg.Password, false) // wifi.go
 	case stepAddress:
-		m.ipLen = 0
-		m.issue(now, CmdAddress, -1, append(b, "AT+CIFSR\r\n"...))
+		m.issueAddress(now) // wifi.go
 	case stepMux:
 		m.issue(now, CmdMux, -1, append(b, "AT+CIPMUX=1\r\n"...))
 	case stepMaxConn:
@@ -122,6 +114,8 @@ func (m *Machine) bringup(now time.Time) {
 		m.issue(now, CmdServerTO, -1, append(b, "\r\n"...))
 	case stepDInfo:
 		m.issue(now, CmdDInfo, -1, append(b, "AT+CIPDINFO=1\r\n"...))
+	default:
+		m.setupStep(now) // wifi.go
 	}
 }
 
@@ -141,13 +135,13 @@ func (m *Machine) next(now time.Time, s step) {
 	m.step = s
 	m.stepTries = 0
 	switch s {
-	case stepMode, stepJoin, stepAddress:
+	case stepMode, stepJoin, stepAddress, stepSetupMode, stepSetupAP:
 		if m.state != ModemServing {
 			m.setState(ModemJoining)
 		}
 	case stepServing:
 		m.setState(ModemServing)
-		m.note(Note{Kind: NoteServing, Link: -1, Text: m.ip[:m.ipLen]})
+		m.note(Note{Kind: NoteServing, Link: -1, Text: m.servingAddr()})
 	}
 }
 
@@ -167,14 +161,13 @@ func (m *Machine) afterBoot(now time.Time) {
 	m.step = stepEcho
 	m.stepTries = 0
 	m.retryAt = now.Add(100 * time.Millisecond) // let the firmware settle
+	m.wifiReset()                               // wifi.go
 }
 
 // bringupResult handles the final result of a bring-up command.
 func (m *Machine) bringupResult(now time.Time, ok bool, ev *parser.ATEvent) {
-	if m.state == ModemServing { // a probe after filler, or a fresh address
-		if m.cmd == CmdAddress && ok && m.ipLen > 0 {
-			m.note(Note{Kind: NoteServing, Link: -1, Text: m.ip[:m.ipLen]})
-		}
+	if m.state == ModemServing { // a probe after filler, or a Wi-Fi command
+		m.wifiResult(now, ok) // wifi.go
 		return
 	}
 	switch m.step {
@@ -207,11 +200,7 @@ func (m *Machine) bringupResult(now time.Time, ok bool, ev *parser.ATEvent) {
 		}
 		m.note(Note{Kind: NoteFirmware, Firmware: m.gen, Link: -1, Text: m.version[:m.verLen]})
 		m.joinSince = now
-		if m.cfg.SSID != "" {
-			m.next(now, stepMode)
-		} else {
-			m.next(now, stepAddress)
-		}
+		m.next(now, m.afterVersion()) // wifi.go
 	case stepMode:
 		m.next(now, stepJoin) // an old firmware may refuse _CUR; joining tells
 	case stepJoin:
@@ -224,16 +213,7 @@ func (m *Machine) bringupResult(now time.Time, ok bool, ev *parser.ATEvent) {
 		m.stepTries++
 		m.retryAt = now.Add(time.Second << min(m.stepTries, 5)) // 2 s .. 32 s
 	case stepAddress:
-		if ok && m.ipLen > 0 {
-			m.next(now, stepMux)
-			return
-		}
-		if now.Sub(m.joinSince) >= m.cfg.JoinTimeout {
-			// Serve anyway: the address is logged when it comes (WIFI GOT IP).
-			m.next(now, stepMux)
-			return
-		}
-		m.retryAt = now.Add(500 * time.Millisecond)
+		m.addressResult(now, ok) // wifi.go
 	case stepMux:
 		if ok {
 			m.next(now, stepMaxConn)
@@ -252,6 +232,8 @@ func (m *Machine) bringupResult(now time.Time, ok bool, ev *parser.ATEvent) {
 		m.next(now, stepDInfo) // optional: AT 1.2 refuses it in some states
 	case stepDInfo:
 		m.next(now, stepServing)
+	default:
+		m.setupResult(now, ok) // wifi.go
 	}
 }
 
@@ -272,10 +254,7 @@ func (m *Machine) bringupTimeout(now time.Time) {
 
 var (
 	prefixVersion = []byte("AT version:")
-	prefixStaIP   = []byte("+CIFSR:STAIP,")
-	prefixAPIP    = []byte("+CIFSR:APIP,")
 	prefixCWJAP   = []byte("+CWJAP:")
-	noAddress     = []byte("0.0.0.0")
 )
 
 // line takes an informational line of the command in the slot.
@@ -292,19 +271,7 @@ func (m *Machine) line(now time.Time, ev *parser.ATEvent) {
 			}
 		}
 	case CmdAddress:
-		var ip []byte
-		switch {
-		case bytes.HasPrefix(l, prefixStaIP):
-			ip = l[len(prefixStaIP):]
-		case bytes.HasPrefix(l, prefixAPIP) && m.ipLen == 0:
-			ip = l[len(prefixAPIP):]
-		default:
-			return
-		}
-		ip = bytes.Trim(ip, "\"")
-		if len(ip) > 0 && !bytes.Equal(ip, noAddress) {
-			m.ipLen = copy(m.ip[:], ip)
-		}
+		m.addressLine(l) // wifi.go
 	case CmdJoin:
 		if bytes.HasPrefix(l, prefixCWJAP) {
 			if n, err := strconv.Atoi(string(l[len(prefixCWJAP):])); err == nil {
@@ -312,27 +279,4 @@ func (m *Machine) line(now time.Time, ev *parser.ATEvent) {
 			}
 		}
 	}
-}
-
-var (
-	wifiConnected    = []byte("connected")
-	wifiGotIP        = []byte("got_ip")
-	wifiDisconnected = []byte("disconnected")
-)
-
-// wifi handles the modem's Wi-Fi events.
-func (m *Machine) wifi(now time.Time, k parser.ATKind) {
-	var name []byte
-	switch k {
-	case parser.ATWifiConnected:
-		name = wifiConnected
-	case parser.ATWifiGotIP:
-		name = wifiGotIP
-		if m.state == ModemServing {
-			m.refreshAddr = true
-		}
-	case parser.ATWifiDisconnect:
-		name = wifiDisconnected
-	}
-	m.note(Note{Kind: NoteWifi, Link: -1, Text: name})
 }

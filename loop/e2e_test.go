@@ -77,6 +77,7 @@ func testApp(w *handlers.ResponseWriter, r *handlers.Request) {
 }
 
 type server struct {
+	lp    *loop.Loop
 	modem *sim.Modem
 	addr  string
 	stop  func()
@@ -89,6 +90,8 @@ type serverOpts struct {
 	pty     bool
 	machine fsm.Config
 	simCfg  func(*sim.Config)
+	observe func(fsm.Note) // sees every note, on the loop
+	logw    io.Writer      // when set, the log at trace level goes here
 }
 
 // start runs the emulator and espgate over it and waits until serving.
@@ -121,12 +124,19 @@ func start(t *testing.T, o serverOpts) *server {
 	}
 	serving := make(chan struct{}, 16)
 	ctx, cancel := context.WithCancel(context.Background())
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	if o.logw != nil {
+		log = zerolog.New(o.logw).Level(zerolog.TraceLevel)
+	}
 	lp := loop.New(loop.Config{
 		Port:    p,
 		Machine: o.machine,
 		Handler: o.handler,
-		Log:     zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+		Log:     log,
 		Observe: func(n fsm.Note) {
+			if o.observe != nil {
+				o.observe(n)
+			}
 			if n.Kind == fsm.NoteServing {
 				select {
 				case serving <- struct{}{}:
@@ -135,7 +145,7 @@ func start(t *testing.T, o serverOpts) *server {
 			}
 		},
 	})
-	s := &server{modem: m, addr: m.Addr().String(), err: make(chan error, 1)}
+	s := &server{lp: lp, modem: m, addr: m.Addr().String(), err: make(chan error, 1)}
 	go func() { s.err <- lp.Run(ctx) }()
 	s.stop = func() {
 		cancel()

@@ -78,6 +78,9 @@ type Loop struct {
 	long     [fsm.MaxLinks]longSlot // the links holding a long-lived slot
 	nlong    int
 	maxLong  int
+	joinDone func(JoinResult) // the Join awaiting its result (wifi.go)
+
+	quit chan struct{} // closed when Run returns
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
 	// wakes[i] holds 1<<32|gen when link i's stream has data again; wake
@@ -134,6 +137,7 @@ func New(cfg Config) *Loop {
 
 		goingAway: make(chan struct{}),
 		maxLong:   cfg.MaxLongLived,
+		quit:      make(chan struct{}),
 	}
 	for i := range l.detacher {
 		l.detacher[i] = func() handlers.Detached { return l.detach(i) }
@@ -158,6 +162,7 @@ var ErrPort = errors.New("loop: modem line failed")
 func (l *Loop) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	defer close(done)
+	defer l.stopped()
 	go l.readPump(done)
 	go l.writePump(done)
 	defer l.cfg.Port.Close()
@@ -340,9 +345,15 @@ func (l *Loop) drain(now time.Time) {
 		case fsm.NoteModemReset:
 			l.cfg.Log.Warn().Msg("modem reset: in-flight requests failed, bringing it up again")
 		case fsm.NoteJoinFailed:
-			l.cfg.Log.Warn().Int("code", n.Status).Msg("joining the network failed; retrying")
+			ev := l.cfg.Log.Warn().Int("code", n.Status)
+			if n.Dur > 0 {
+				ev = ev.Dur("retry_in", n.Dur)
+			}
+			ev.Msg("joining the network failed; retrying")
 		case fsm.NoteWifi:
 			l.cfg.Log.Info().Bytes("event", n.Text).Msg("wifi")
+		case fsm.NoteRejoin, fsm.NoteSetup, fsm.NoteJoinResult, fsm.NoteMDNS:
+			l.wifiNote(&n) // wifi.go
 		case fsm.NoteATFailure:
 			l.cfg.Log.Debug().Stringer("cmd", n.Cmd).Stringer("failure", n.Failure).Int("link", n.Link).Msg("AT failure")
 		case fsm.NoteLinkOpen:
@@ -371,8 +382,8 @@ func (l *Loop) drain(now time.Time) {
 	}
 }
 
-// traceBytes logs serial traffic at trace level, escaped; secrets (the
-// Wi-Fi password, credentials and cookies) never reach the log.
+// traceBytes logs serial traffic at trace level, escaped; secrets (Wi-Fi
+// passwords, credentials and cookies) never reach the log.
 func (l *Loop) traceBytes(dir string, b []byte) {
 	e := l.cfg.Log.Trace()
 	if e == nil {

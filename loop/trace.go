@@ -25,7 +25,10 @@ type redactor struct {
 
 func newRedactor() *redactor { return &redactor{sendTo: -1} }
 
-var cwjap = []byte("AT+CWJAP")
+var (
+	cwjap = []byte("AT+CWJAP")
+	cwsap = []byte("AT+CWSAP")
+)
 
 // rx returns b, read from the modem, with secrets replaced.
 func (t *redactor) redactRx(b []byte) []byte {
@@ -68,8 +71,9 @@ func (t *redactor) redactTx(b []byte) []byte {
 			return m.appendMasked(t.out, b)
 		}
 	}
-	if bytes.HasPrefix(b, cwjap) {
-		return append(t.out, "AT+CWJAP=<redacted>\r\n"...)
+	if bytes.HasPrefix(b, cwjap) || bytes.HasPrefix(b, cwsap) {
+		cmd, _, _ := bytes.Cut(b, []byte("="))
+		return append(append(t.out, cmd...), "=<redacted>\r\n"...)
 	}
 	t.sendTo = -1
 	if rest, ok := bytes.CutPrefix(b, []byte("AT+CIPSEND=")); ok && len(rest) > 0 && rest[0] >= '0' && rest[0] <= '9' {

@@ -145,6 +145,10 @@ type chip struct {
 	uart       uartCfg
 	ap         apCfg
 	wifiGen    int
+	mdns       MDNSInfo
+	// apBackAt: until then the access point is out of reach (DropWiFi).
+	// Not runtime state: a reset does not bring the access point back.
+	apBackAt time.Time
 
 	links [MaxLinks]*link
 	// goneAt is the queue offset just past the notice that a free id is
@@ -334,6 +338,7 @@ func (c *chip) boot(reset bool) {
 	c.assoc = false
 	c.hadLink = false
 	c.ap = c.flash.ap
+	c.mdns = MDNSInfo{}
 	c.wifiGen++
 	if c.uart != c.flash.uart {
 		c.uart = c.flash.uart
@@ -382,19 +387,28 @@ func (c *chip) autoConnect(d time.Duration) {
 		return
 	}
 	gen := c.wifiGen
-	c.after(d, func() {
+	var try func()
+	try = func() {
 		if gen != c.wifiGen || c.assoc || !c.staEnabled() {
 			return
 		}
 		if c.flash.ssid != c.cfg.SSID || c.flash.pwd != c.cfg.Password {
 			return
 		}
+		if c.apGone() { // the station keeps trying until the AP is back
+			c.after(time.Until(c.apBackAt)+c.t.AutoConnect, try)
+			return
+		}
 		c.assoc = true
 		c.hadLink = false
 		c.queueText(msgWifiConn)
 		c.queueText(msgWifiIP)
-	})
+	}
+	c.after(d, try)
 }
+
+// apGone reports whether the access point is out of reach (DropWiFi).
+func (c *chip) apGone() bool { return time.Now().Before(c.apBackAt) }
 
 func (c *chip) staEnabled() bool { return c.mode == 1 || c.mode == 3 }
 func (c *chip) apActive() bool   { return c.mode == 2 || c.mode == 3 }

@@ -319,8 +319,8 @@ const (
 
 // join runs AT+CWJAP (§4.2): busy for Timing.Join, WIFI DISCONNECT first if
 // associated, then WIFI CONNECTED / WIFI GOT IP / OK or the failure code:
-// 3 (AP not found) for a wrong SSID, 2 (wrong password) for a wrong
-// password.
+// 3 (AP not found) for a wrong SSID or while the access point is gone
+// (DropWiFi), 2 (wrong password) for a wrong password.
 func (c *chip) join(ssid, pwd string, store bool) {
 	if !c.staEnabled() {
 		c.reply(msgError)
@@ -332,7 +332,7 @@ func (c *chip) join(ssid, pwd string, store bool) {
 	}
 	code := 0
 	switch {
-	case ssid != c.cfg.SSID:
+	case ssid != c.cfg.SSID || c.apGone():
 		code = 3
 	case pwd != c.cfg.Password:
 		code = 2
@@ -851,7 +851,11 @@ func (c *chip) cmdUART(name string, op opKind, args string) {
 	}
 }
 
-// cmdMDNS: =1,"host","service",port or =0.
+// cmdMDNS: =1,"host","service",port or =0. 1.x builds the service type as
+// "_<service>._tcp" (the SDK's lwIP mdns.c, mdns_set_servername), so its
+// documented example passes "iot"; 2.x passes the service type itself
+// ("_iot" in its example). 1.x refuses mDNS without a station (SoftAP mode,
+// [D-NONOS] AT+MDNS notes).
 func (c *chip) cmdMDNS(args string) {
 	ps, ok := parseParams(args)
 	if !ok || len(ps) == 0 {
@@ -861,6 +865,7 @@ func (c *chip) cmdMDNS(args string) {
 	en, ok := ps[0].int()
 	switch {
 	case ok && en == 0 && len(ps) == 1:
+		c.mdns = MDNSInfo{}
 		c.reply(msgOK)
 	case ok && en == 1 && len(ps) == 4:
 		host, q1 := ps[1].str()
@@ -870,6 +875,14 @@ func (c *chip) cmdMDNS(args string) {
 			c.reply(msgError)
 			return
 		}
+		if c.p == NonOS && !c.staEnabled() {
+			c.reply(msgError)
+			return
+		}
+		if c.p == NonOS {
+			svc = "_" + svc
+		}
+		c.mdns = MDNSInfo{On: true, Host: host, Service: svc + "._tcp", Port: port}
 		c.reply(msgOK)
 	default:
 		c.reply(msgError)

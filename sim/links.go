@@ -542,12 +542,24 @@ func (c *chip) wifiLost(inline bool) {
 }
 
 // wifiDrop is the Wi-Fi fault: lost, then back after Timing.AutoConnect.
-func (c *chip) wifiDrop() {
+func (c *chip) wifiDrop() { c.dropWiFi(0, true) }
+
+// dropWiFi takes the access point away for outage (Q23): an associated
+// station prints WIFI DISCONNECT and loses every link; once the access
+// point is back the station reconnects by itself Timing.AutoConnect later
+// if reconnect is set (unless the host joined or left meanwhile).
+func (c *chip) dropWiFi(outage time.Duration, reconnect bool) {
+	c.apBackAt = time.Now().Add(outage)
 	c.wifiGen++
-	c.wifiLost(false)
+	if c.assoc {
+		c.wifiLost(false)
+	}
+	if !reconnect {
+		return
+	}
 	gen := c.wifiGen
-	c.after(c.t.AutoConnect, func() {
-		if gen != c.wifiGen || c.assoc || !c.staEnabled() {
+	c.after(outage+c.t.AutoConnect, func() {
+		if gen != c.wifiGen || c.assoc || !c.staEnabled() || c.apGone() {
 			return
 		}
 		c.assoc = true

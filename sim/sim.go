@@ -265,6 +265,39 @@ func (m *Modem) Reset() {
 	})
 }
 
+// DropWiFi takes the access point away for outage, as a router that
+// reboots (Q23): an associated station prints WIFI DISCONNECT and every
+// link closes. While the access point is gone AT+CWJAP fails with
+// +CWJAP:3 (AP not found) and the station stays down. Once it is back the
+// station reconnects by itself (WIFI CONNECTED, WIFI GOT IP,
+// Timing.AutoConnect later) if reconnect is set and the host has not
+// taken over meanwhile (AT+CWJAP, AT+CWQAP, a mode change); otherwise it
+// waits for the host's AT+CWJAP, as firmware whose own reconnection is off
+// or has given up. It returns once the chip has acted.
+func (m *Modem) DropWiFi(outage time.Duration, reconnect bool) {
+	m.control(func(c *chip) {
+		c.m.logf("sim: access point gone for %v (reconnect %v)", outage, reconnect)
+		c.dropWiFi(outage, reconnect)
+	})
+}
+
+// MDNSInfo is what the module announces over mDNS (AT+MDNS).
+type MDNSInfo struct {
+	On   bool
+	Host string // answers for <Host>.local
+	// Service is the DNS-SD service type as the firmware forms it from
+	// AT+MDNS's service parameter, e.g. "_http._tcp".
+	Service string
+	Port    int
+}
+
+// MDNS returns the module's current mDNS announcement; a reset clears it.
+func (m *Modem) MDNS() MDNSInfo {
+	var v MDNSInfo
+	m.control(func(c *chip) { v = c.mdns })
+	return v
+}
+
 // control runs f on the chip goroutine and waits for it.
 func (m *Modem) control(f func(*chip)) {
 	ack := make(chan struct{})

@@ -61,6 +61,9 @@ type serveFlags struct {
 	metricsOn  string
 	metricsKey string
 	unpaced    bool
+	setupAP    string
+	setupPass  string
+	mdns       string
 
 	upstream        string
 	upstreamHost    bool
@@ -85,6 +88,9 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "emulator: the loopback address clients connect to")
 	fs.StringVar(&f.ssid, "ssid", "", "join this Wi-Fi network")
 	fs.StringVar(&f.password, "password", "", "Wi-Fi password (or set ESPGATE_WIFI_PASSWORD)")
+	fs.StringVar(&f.setupAP, "setup-ap", "", "open the modem's own Wi-Fi network of this name and serve a page there to choose the network to join (without --ssid; opens by itself, as espgate-XXXX, when the modem finds no network)")
+	fs.StringVar(&f.setupPass, "setup-password", "", "WPA2 password (8-64 characters) of the set-up network; empty: open (or set ESPGATE_SETUP_PASSWORD)")
+	fs.StringVar(&f.mdns, "mdns", "", "announce the server as http://NAME.local/ through the modem (AT+MDNS)")
 	fs.IntVar(&f.serverPort, "server-port", 80, "the modem's TCP server port")
 	fs.StringVar(&f.logLevel, "log-level", "info", "trace, debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "auto", "json, console, or auto (console on a terminal)")
@@ -110,6 +116,12 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
 	}
 	if f.metricsKey == "" {
 		f.metricsKey = os.Getenv("ESPGATE_METRICS_AUTH")
+	}
+	if f.setupPass == "" {
+		f.setupPass = os.Getenv("ESPGATE_SETUP_PASSWORD")
+	}
+	if err := checkWiFiFlags(f); err != nil {
+		return nil, err
 	}
 	if f.metricsKey != "" && !strings.Contains(f.metricsKey, ":") {
 		return nil, fmt.Errorf("--metrics-auth must be user:password")
@@ -226,10 +238,16 @@ func build(f *serveFlags, stdout, stderr io.Writer) (*gateway, int, error) {
 		routes.Handle("GET /metrics", metricsHandler)
 	}
 	g.srv = &espgate.Server{
-		Device:    f.device,
-		Baud:      f.baud,
-		SSID:      f.ssid,
-		Password:  f.password,
+		Device:        f.device,
+		Baud:          f.baud,
+		SSID:          f.ssid,
+		Password:      f.password,
+		SetupAP:       f.setupAP,
+		SetupPassword: f.setupPass,
+		MDNSName:      f.mdns,
+		OnSetup: func(network, url string) {
+			fmt.Fprintf(stdout, "espgate: set-up mode: join the Wi-Fi network %q and open %s to choose the network\n", network, url)
+		},
 		ModemPort: f.serverPort,
 		Emulator: sim.Config{Profile: sim.Profile(f.profile), Listen: f.listen, Faults: faults, Seed: f.seed, Unpaced: f.unpaced,
 			Logf: func(format string, args ...any) { log.Debug().Str("component", "emulator").Msgf(format, args...) }},
@@ -270,4 +288,31 @@ func (g *gateway) close() {
 	for i := len(g.closers) - 1; i >= 0; i-- {
 		g.closers[i]()
 	}
+}
+
+// checkWiFiFlags refuses Wi-Fi flags the modem could not take.
+func checkWiFiFlags(f *serveFlags) error {
+	if f.ssid != "" {
+		if err := fsm.ValidateCredentials(f.ssid, f.password); err != nil {
+			return fmt.Errorf("--ssid/--password: %w", err)
+		}
+		if f.setupAP != "" {
+			return fmt.Errorf("--setup-ap serves a page to choose the network: leave out --ssid")
+		}
+	}
+	if f.setupAP != "" || f.setupPass != "" {
+		name := f.setupAP
+		if name == "" {
+			name = "espgate"
+		}
+		if err := fsm.ValidateSetupAP(name, f.setupPass); err != nil {
+			return fmt.Errorf("--setup-ap/--setup-password: %w", err)
+		}
+	}
+	if f.mdns != "" {
+		if err := fsm.ValidateMDNSName(f.mdns); err != nil {
+			return fmt.Errorf("--mdns: %w", err)
+		}
+	}
+	return nil
 }

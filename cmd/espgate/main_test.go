@@ -278,7 +278,8 @@ func TestMetricsAuth(t *testing.T) {
 
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{{"--profile", "esp32"}, {"--baud", "0"}, {"--metrics-auth", "nocolon"}, {"stray"},
-		{"--upstream", "127.0.0.1:8000"}, {"--upstream", "https://example.com"}, {"--upstream-gzip-min", "0"}, {"--upstream-timeout", "0s"}} {
+		{"--upstream", "127.0.0.1:8000"}, {"--upstream", "https://example.com"}, {"--upstream-gzip-min", "0"}, {"--upstream-timeout", "0s"},
+		{"--setup-password", "short"}, {"--setup-ap", "x", "--ssid", "home"}, {"--mdns", "pi.local"}, {"--ssid", "a\nb"}} {
 		var out, errOut bytes.Buffer
 		if code := serve(context.Background(), args, &out, &errOut); code != 2 || errOut.Len() == 0 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, errOut.String())

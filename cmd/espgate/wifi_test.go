@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// --setup-ap on the emulator: the binary says how to reach the set-up
+// page, the page joins the emulator's network, and the demo comes back.
+func TestSetupFlag(t *testing.T) {
+	var stdout, stderr syncBuffer
+	f, err := parseServe([]string{"--listen", "127.0.0.1:0", "--unpaced", "--log-level", "warn",
+		"--setup-ap", "espgate-try", "--setup-password", "try-it-out", "--mdns", "espgate"}, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := build(f, &stdout, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- g.run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("run: %v", err)
+		}
+		g.close()
+		for _, v := range g.srv.EmulatorModem().Violations() {
+			t.Errorf("host protocol violation: %v", v)
+		}
+	})
+	var page string
+	for deadline := time.Now().Add(10 * time.Second); page == ""; {
+		if _, after, ok := strings.Cut(stdout.String(), `set-up mode: join the Wi-Fi network "espgate-try" and open `); ok {
+			page, _, _ = strings.Cut(after, " ")
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no set-up line; stdout %q stderr %q", stdout.String(), stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c := &http.Client{Timeout: 20 * time.Second}
+	if code, body := fetch(t, c, page); code != 200 || !strings.Contains(body, "Wi-Fi set-up") {
+		t.Fatalf("set-up page: %d %q", code, body)
+	}
+	resp, err := c.PostForm(page, url.Values{"ssid": {"espgate-sim"}, "password": {"espgate-sim-pass"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "Joined espgate-sim") {
+		t.Fatalf("join: %d %q", resp.StatusCode, b)
+	}
+	if code, body := fetch(t, c, page+"hello"); code != 200 || body != "Hello from espgate!\n" {
+		t.Fatalf("the demo after set-up: %d %q", code, body)
+	}
+	if strings.Contains(stdout.String()+stderr.String(), "try-it-out") {
+		t.Fatal("the set-up password was printed")
+	}
+}
