@@ -2,7 +2,7 @@
 GO        ?= go
 PKGS      ?= ./...
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
-FUZZTIME  ?= 10s
+FUZZTIME  ?= 30s
 
 .PHONY: run test bench fuzz-smoke lint build build-pi clean
 
