@@ -503,8 +503,14 @@ func TestHTTPClient(t *testing.T) {
 				err  error
 			}
 			done := make(chan result, 1)
+			// Keep-alive, so the client keeps its end open until the server
+			// closes it: closing on reading the body would race the last
+			// SEND OK (the emulator, like the firmware, delivers the data
+			// before it reports the send) and the AT+CIPCLOSE.
+			tr := &http.Transport{}
+			t.Cleanup(tr.CloseIdleConnections)
 			go func() {
-				resp, err := http.Get("http://" + h.m.Addr().String() + "/index.html")
+				resp, err := (&http.Client{Transport: tr}).Get("http://" + h.m.Addr().String() + "/index.html")
 				if err != nil {
 					done <- result{err: err}
 					return
@@ -524,7 +530,7 @@ func TestHTTPClient(t *testing.T) {
 			if err != nil || r.URL.Path != "/index.html" {
 				t.Fatalf("request %q: %v", req, err)
 			}
-			resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", len(body)) + body
+			resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body)) + body
 			prompt := pick(p, "\r\nOK\r\n> ", "\r\nOK\r\n\r\n>")
 			for len(resp) > 0 {
 				n := min(len(resp), MaxSend)
@@ -532,8 +538,8 @@ func TestHTTPClient(t *testing.T) {
 				h.cmd(resp[:n], fmt.Sprintf("\r\nRecv %d bytes\r\n", n)+msgSendOK)
 				resp = resp[n:]
 			}
-			h.cmd("AT+CIPCLOSE=0\r\n", "0,CLOSED\r\n"+msgOK)
 			res := <-done
+			h.cmd("AT+CIPCLOSE=0\r\n", "0,CLOSED\r\n"+msgOK)
 			if res.err != nil || res.body != body {
 				t.Fatalf("client: %v, body %d bytes", res.err, len(res.body))
 			}
