@@ -26,7 +26,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: espgate sim [flags]\n\n"+
 			"Emulates an ESP8266 with AT firmware on a pseudo-terminal; TCP clients\n"+
-			"connecting to --listen reach the emulated module's server.\n\nflags:\n")
+			"connecting to --listen reach the emulated module's server. A host that\n"+
+			"sets the pty to another rate than the module's reads garbage, as on a\n"+
+			"real line.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	var (
