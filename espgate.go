@@ -13,7 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +39,11 @@ type Server struct {
 	Device string
 	// Baud is the line rate; 0 means 115200.
 	Baud int
+	// TargetBaud, when set, makes the server switch the modem and the port
+	// to this faster rate after each reset (AT+UART_CUR), check that the
+	// modem answers there, and fall back to Baud if it does not. Not with
+	// a TCP bridge, whose serial side keeps its own rate.
+	TargetBaud int
 	// SSID and Password, when SSID is set, make the modem join that network.
 	SSID, Password string
 	// ModemPort is the TCP port the modem listens on; 0 means 80.
@@ -54,6 +61,10 @@ type Server struct {
 
 	// Logger receives the server's log; nil means no logging.
 	Logger *zerolog.Logger
+	// Trace, if set, receives every byte of the serial exchange as
+	// readable text with timestamps, passwords redacted. It is written
+	// from the server's loop and must not block (buffer it).
+	Trace io.Writer
 	// Registerer, when set, gets espgate's Prometheus collectors.
 	Registerer prometheus.Registerer
 	// Metrics, when set, is used instead of collectors made for Registerer.
@@ -141,6 +152,9 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		addr := m.Addr().String()
 		url = func(string) string { return "http://" + addr + "/" }
 	} else {
+		if s.TargetBaud > 0 && strings.HasPrefix(s.Device, "tcp://") {
+			return fmt.Errorf("espgate: TargetBaud needs a serial device: the bridge %s keeps its own rate", s.Device)
+		}
 		var err error
 		if p, err = port.Open(s.Device, baud); err != nil {
 			return fmt.Errorf("espgate: %w", err)
@@ -161,6 +175,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 			SSID:          s.SSID,
 			Password:      s.Password,
 			Baud:          baud,
+			TargetBaud:    s.TargetBaud,
 			Limits:        s.Limits,
 			HeaderTimeout: s.HeaderTimeout,
 			IdleTimeout:   s.IdleTimeout,
@@ -169,6 +184,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		Log:             log,
 		Metrics:         mx,
 		ShutdownTimeout: s.ShutdownTimeout,
+		Trace:           s.Trace,
 		Observe: func(n fsm.Note) {
 			if n.Kind == fsm.NoteServing && s.OnServing != nil && (len(n.Text) > 0 || s.Device == "") {
 				s.OnServing(url(string(n.Text)))

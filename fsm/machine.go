@@ -85,7 +85,7 @@ const (
 	NoteFirmware                     // AT+GMR told the generation (Firmware) and Text holds the version line
 	NoteWifi                         // a Wi-Fi event; Text names it
 	NoteJoinFailed                   // AT+CWJAP failed; Status holds the +CWJAP code (0 when none)
-	NoteBaud                         // the line runs at Status baud from now on: set the port before writing more; Text says why (modem_bringup.go)
+	NoteBaud                         // the line runs at Status baud from now on: set the port before writing more; Text says why: switch, verified, refused, silent, noisy, reset or probe (modem_bringup.go)
 )
 
 // Failure classifies a failed AT exchange.

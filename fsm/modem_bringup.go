@@ -194,7 +194,9 @@ func (m *Machine) bringupResult(now time.Time, ok bool, ev *parser.ATEvent) {
 	case stepProbe:
 		if ok {
 			if m.rate.noise && m.lineBaud() != m.cfg.Baud {
-				m.rate.failed = true // no reset: the noise came from the line itself
+				// No reset: the noise came from the line itself.
+				m.rate.failed = true
+				m.note(Note{Kind: NoteBaud, Link: -1, Status: m.lineBaud(), Text: rateNoisy})
 			}
 			m.rate.noise = false
 			m.next(now, stepReset)
@@ -336,6 +338,7 @@ var (
 	rateVerified = []byte("verified") // TargetBaud answered; the port is already there
 	rateRefused  = []byte("refused")  // the firmware refused TargetBaud; the port stays at Baud
 	rateSilent   = []byte("silent")   // TargetBaud went unanswered: back to Baud
+	rateNoisy    = []byte("noisy")    // TargetBaud was noisy: back to Baud after the coming reset
 	rateReset    = []byte("reset")    // AT+RST: the modem boots at Baud
 	rateProbe    = []byte("probe")    // probing a silent modem at the other rate
 )
@@ -395,7 +398,7 @@ func (m *Machine) watchNoise(now time.Time, b []byte) {
 	for _, c := range b {
 		if c == 0 || c >= 0x80 {
 			m.rate.noise = true
-			m.recover(now, true)
+			m.recover(now, false) // the "ready" to come, if any, notes the reset
 			return
 		}
 	}

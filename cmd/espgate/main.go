@@ -58,6 +58,8 @@ type serveFlags struct {
 	metricsOn  string
 	metricsKey string
 	unpaced    bool
+	targetBaud int
+	trace      string
 }
 
 func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -71,6 +73,8 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
 	}
 	fs.StringVar(&f.device, "device", "", "modem line: a serial device (/dev/serial0), a pty, or tcp://host:port; empty: the embedded emulator")
 	fs.IntVar(&f.baud, "baud", 115200, "line rate of --device (and of the emulator)")
+	fs.IntVar(&f.targetBaud, "target-baud", 0, "after each modem reset switch the line to this faster rate (e.g. 921600), verified, falling back to --baud")
+	fs.StringVar(&f.trace, "trace", "", "record the serial exchange in FILE, readable, passwords redacted (for bug reports)")
 	fs.StringVar(&f.profile, "profile", "nonos", "emulator firmware: nonos (NonOS AT 1.7) or espat (ESP-AT 2.2)")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "emulator: the loopback address clients connect to")
 	fs.StringVar(&f.ssid, "ssid", "", "join this Wi-Fi network")
@@ -103,6 +107,9 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
 	}
 	if f.baud <= 0 {
 		return nil, fmt.Errorf("--baud must be positive")
+	}
+	if f.targetBaud < 0 || f.targetBaud > 4608000 {
+		return nil, fmt.Errorf("--target-baud must be 0 (off) or at most 4608000")
 	}
 	if f.serverPort <= 0 || f.serverPort > 65535 {
 		return nil, fmt.Errorf("--server-port must be 1..65535")
@@ -185,14 +192,31 @@ func build(f *serveFlags, stdout, stderr io.Writer) (*gateway, int, error) {
 		}
 		g.closers = append(g.closers, stop)
 	}
+	var trace io.Writer
+	if f.trace != "" {
+		file, err := os.OpenFile(f.trace, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			g.close()
+			return nil, 1, fmt.Errorf("--trace: %w", err)
+		}
+		// The loop must never wait for the disk: records go through a
+		// buffer that drops (and says so) rather than block.
+		dw := diode.NewWriter(file, 16384, 10*time.Millisecond, func(missed int) {
+			fmt.Fprintf(stderr, "espgate: trace writer dropped %d records\n", missed)
+		})
+		trace = dw
+		g.closers = append(g.closers, func() { _ = dw.Close() })
+	}
 	app := newDemo(time.Now())
 	routes := app.routes(basicAuth(f.metricsKey, metrics.Handler(g.reg)))
 	g.srv = &espgate.Server{
-		Device:    f.device,
-		Baud:      f.baud,
-		SSID:      f.ssid,
-		Password:  f.password,
-		ModemPort: f.serverPort,
+		Device:     f.device,
+		Baud:       f.baud,
+		TargetBaud: f.targetBaud,
+		Trace:      trace,
+		SSID:       f.ssid,
+		Password:   f.password,
+		ModemPort:  f.serverPort,
 		Emulator: sim.Config{Profile: sim.Profile(f.profile), Listen: f.listen, Faults: faults, Seed: f.seed, Unpaced: f.unpaced,
 			Logf: func(format string, args ...any) { log.Debug().Str("component", "emulator").Msgf(format, args...) }},
 		Routes:    routes,
