@@ -4,6 +4,7 @@
 //
 //	espgate [serve flags]     serve the demo (default)
 //	espgate sim [flags]       run the ESP8266 emulator on a pseudo-terminal
+//	espgate probe --device P  find a modem's rate, firmware and Wi-Fi state
 package main
 
 import (
@@ -36,6 +37,8 @@ func main() {
 		switch args[0] {
 		case "sim":
 			os.Exit(sim.Main(ctx, args[1:], os.Stdout, os.Stderr))
+		case "probe":
+			os.Exit(probeMain(ctx, args[1:], os.Stdout, os.Stderr))
 		case "serve":
 			args = args[1:]
 		}
@@ -68,7 +71,8 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: espgate [flags]        serve (through the emulator unless --device is given)\n"+
-			"       espgate sim [flags]    run the ESP8266 emulator (see espgate sim -h)\n\nFlags:\n")
+			"       espgate sim [flags]    run the ESP8266 emulator (see espgate sim -h)\n"+
+			"       espgate probe --device PATH   find a modem's rate, firmware and Wi-Fi state\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.device, "device", "", "modem line: a serial device (/dev/serial0), a pty, or tcp://host:port; empty: the embedded emulator")
