@@ -78,10 +78,12 @@ func TestTargetBaud(t *testing.T) {
 		if w.count("verified") != 1 {
 			t.Fatalf("line-rate notes %v, want one verified switch", w.reasons)
 		}
+		before := env.Modem.Stats() // (checking the rate at start may garble an instant)
 		c := env.Client(t)
 		get(t, c, env.URL, body)
-		if s := env.Modem.Stats(); s.GarbledToHost != 0 || s.GarbledFromHost != 0 {
-			t.Fatalf("garbled bytes: %d to the host, %d from it", s.GarbledToHost, s.GarbledFromHost)
+		if s := env.Modem.Stats(); s.GarbledToHost != before.GarbledToHost || s.GarbledFromHost != before.GarbledFromHost {
+			t.Fatalf("garbled bytes while serving: %d to the host, %d from it",
+				s.GarbledToHost-before.GarbledToHost, s.GarbledFromHost-before.GarbledFromHost)
 		}
 
 		<-w.serving
@@ -117,4 +119,54 @@ func TestTargetBaudBridge(t *testing.T) {
 	if err := srv.ListenAndServe(t.Context()); err == nil || !bytes.Contains([]byte(err.Error()), []byte("keeps its own rate")) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// The same switch over a pseudo-terminal: espgate opens it as a serial
+// device and sets its rate with termios, which the emulator reads.
+func TestTargetBaudPTY(t *testing.T) {
+	e2etest.EachProfile(t, func(t *testing.T, p sim.Profile) {
+		m, err := sim.New(sim.Config{Profile: p, Baud: 115200, Joined: true, Listen: "127.0.0.1:0", Logf: t.Logf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		path, err := m.OpenPTY("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := bytes.Repeat([]byte("x"), 5000)
+		srv := &espgate.Server{Device: path, TargetBaud: 921600, Handler: bigHandler(body)}
+		w := newBaudWatch(srv)
+		done := make(chan error, 1)
+		go func() { done <- srv.ListenAndServe(t.Context()) }()
+		select {
+		case <-w.serving:
+		case err := <-done:
+			t.Fatalf("ListenAndServe: %v", err)
+		case <-time.After(15 * time.Second):
+			t.Fatalf("not serving; line-rate notes %v", w.reasons)
+		}
+		if b := m.Params().Baud; b != 921600 || w.count("verified") != 1 {
+			t.Fatalf("modem at %d baud, notes %v", b, w.reasons)
+		}
+		// (At start, checking that the port takes 921600 garbles what the
+		// modem sends in that instant, as it would on a real line.)
+		before := m.Stats()
+		c := &http.Client{Timeout: 20 * time.Second}
+		defer c.CloseIdleConnections()
+		get(t, c, "http://"+m.Addr().String()+"/", body)
+		if s := m.Stats(); s.GarbledToHost != before.GarbledToHost || s.GarbledFromHost != before.GarbledFromHost {
+			t.Fatalf("garbled bytes while serving: %d to the host, %d from it",
+				s.GarbledToHost-before.GarbledToHost, s.GarbledFromHost-before.GarbledFromHost)
+		}
+		if err := srv.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range m.Violations() {
+			t.Errorf("host protocol violation: %v", v)
+		}
+	})
 }
