@@ -13,7 +13,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +40,11 @@ type Server struct {
 	Device string
 	// Baud is the line rate; 0 means 115200.
 	Baud int
+	// TargetBaud, when set, makes the server switch the modem and the port
+	// to this faster rate after each reset (AT+UART_CUR), check that the
+	// modem answers there, and fall back to Baud if it does not. Not with
+	// a TCP bridge, whose serial side keeps its own rate.
+	TargetBaud int
 	// SSID and Password, when SSID is set, make the modem join that network.
 	SSID, Password string
 	// SetupAP, when set, makes the modem open its own Wi-Fi network of this
@@ -86,6 +93,10 @@ type Server struct {
 
 	// Logger receives the server's log; nil means no logging.
 	Logger *zerolog.Logger
+	// Trace, if set, receives every byte of the serial exchange as
+	// readable text with timestamps, passwords redacted. It is written
+	// from the server's loop and must not block (buffer it).
+	Trace io.Writer
 	// Registerer, when set, gets espgate's Prometheus collectors.
 	Registerer prometheus.Registerer
 	// Metrics, when set, is used instead of collectors made for Registerer.
@@ -211,6 +222,9 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		addr := m.Addr().String()
 		url = func(string) string { return "http://" + addr + "/" }
 	} else {
+		if s.TargetBaud > 0 && strings.HasPrefix(s.Device, "tcp://") {
+			return fmt.Errorf("espgate: TargetBaud needs a serial device: the bridge %s keeps its own rate", s.Device)
+		}
 		var err error
 		if p, err = port.Open(s.Device, baud); err != nil {
 			return fmt.Errorf("espgate: %w", err)
@@ -236,6 +250,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		SetupPassword: s.SetupPassword,
 		MDNSName:      s.MDNSName,
 		DefaultHeader: defaultHeader,
+		TargetBaud:    s.TargetBaud,
 	}
 	gate := newSetupGate(s.handler(app), mc, url)
 	lp := loop.New(loop.Config{
@@ -246,6 +261,7 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		Metrics:         mx,
 		ShutdownTimeout: s.ShutdownTimeout,
 		MaxLongLived:    s.MaxLongLived,
+		Trace:           s.Trace,
 		Observe: func(n fsm.Note) {
 			gate.observe(n)
 			if n.Kind == fsm.NoteServing && (len(n.Text) > 0 || s.Device == "") {

@@ -6,7 +6,7 @@
 // emulator's parameters in the same run (see model.go).
 //
 //	go run ./bench [-quick] [-out DIR] [-profiles nonos,espat] [-bauds 115200,921600]
-//	               [-scenarios goodput,small-ka-c1,...] [-trace]
+//	               [-target-baud N] [-scenarios goodput,small-ka-c1,...] [-trace]
 //
 // Scenarios, for each profile and baud: goodput of a large response
 // (goodput); small requests per second from one and from five clients,
@@ -14,7 +14,9 @@
 // small-close-c1, small-close-c5); pages per second, the HTML and then
 // four assets on four connections (page); latency percentiles of each.
 // It writes goodput.svg and latency.svg to -out, and with -trace the
-// emulator's line trace of each run.
+// emulator's line trace of each run. With -target-baud the modem starts
+// at each of -bauds and espgate switches the line to N (AT+UART_CUR)
+// before the scenarios run; the bound is computed at the rate served.
 package main
 
 import (
@@ -45,7 +47,8 @@ func main() {
 // combo is one profile at one baud and what was measured there.
 type combo struct {
 	profile sim.Profile
-	baud    int
+	baud    int // the rate served at
+	from    int // with -target-baud: the rate the modem started at
 	params  sim.LineParams
 	results []result
 	viols   []sim.Violation
@@ -60,6 +63,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	baudsFlag := fs.String("bauds", "115200,921600", "line rates, comma-separated")
 	traceFlag := fs.Bool("trace", false, "write the emulator's line trace of each run to -out")
 	only := fs.String("scenarios", "", "run only these scenarios, comma-separated (default all)")
+	target := fs.Int("target-baud", 0, "start the modem at each of -bauds and have espgate switch the line to this rate")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -115,7 +119,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			if *traceFlag {
 				tracePath = filepath.Join(*out, fmt.Sprintf("trace-%s-%d.txt", p, b))
 			}
-			c, err := runCombo(p, b, a, st, tracePath, *only, stderr)
+			c, err := runCombo(p, b, *target, a, st, tracePath, *only, stderr)
 			if err != nil {
 				return fmt.Errorf("%s at %d baud: %w", p, b, err)
 			}
@@ -138,7 +142,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // runCombo brings up the emulator and espgate and runs every scenario.
-func runCombo(p sim.Profile, baud int, a *app, st settings, tracePath, only string, log io.Writer) (*combo, error) {
+func runCombo(p sim.Profile, baud, target int, a *app, st settings, tracePath, only string, log io.Writer) (*combo, error) {
 	c := &combo{profile: p, baud: baud}
 	var tw io.Writer
 	if tracePath != "" {
@@ -154,12 +158,15 @@ func runCombo(p sim.Profile, baud int, a *app, st settings, tracePath, only stri
 		tw = bw
 	}
 	t0 := time.Now()
-	s, err := startServer(p, baud, a, tw)
+	s, err := startServer(p, baud, target, a, tw)
 	if err != nil {
 		return nil, err
 	}
 	c.params = s.modem.Params()
-	fmt.Fprintf(log, "bench: %s %d baud: serving after %.1f s\n", p, baud, time.Since(t0).Seconds())
+	if c.params.Baud != baud {
+		c.from, c.baud = baud, c.params.Baud
+	}
+	fmt.Fprintf(log, "bench: %s %s baud: serving after %.1f s\n", p, c.label(), time.Since(t0).Seconds())
 	run := func(name string, f func() result) {
 		if only != "" && !slices.Contains(strings.Split(only, ","), name) {
 			return
@@ -193,6 +200,22 @@ func runCombo(p sim.Profile, baud int, a *app, st settings, tracePath, only stri
 	return c, nil
 }
 
+// label names the combo's rate: "921600", or "115200>921600" after a switch.
+func (c *combo) label() string {
+	if c.from != 0 {
+		return fmt.Sprintf("%d>%d", c.from, c.baud)
+	}
+	return strconv.Itoa(c.baud)
+}
+
+// fromField is " from=<rate>" after a switch, for the BENCH lines.
+func (c *combo) fromField() string {
+	if c.from != 0 {
+		return fmt.Sprintf(" from=%d", c.from)
+	}
+	return ""
+}
+
 // report prints the table, the machine-readable lines and any warnings.
 func report(w io.Writer, combos []*combo) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -200,10 +223,10 @@ func report(w io.Writer, combos []*combo) {
 	for _, c := range combos {
 		for _, r := range c.results {
 			if r.err != nil {
-				fmt.Fprintf(tw, "%s\t%d\t%s\t-\t-\t-\t-\t%s\t-\t-\t-\t-\t-\t-\t\n", c.profile, c.baud, r.scenario, r.unit)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t-\t-\t-\t-\t%s\t-\t-\t-\t-\t-\t-\t\n", c.profile, c.label(), r.scenario, r.unit)
 				continue
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.profile, c.baud, r.scenario, r.count,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.profile, c.label(), r.scenario, r.count,
 				num(r.achieved), num(r.bound), r.ratio(), r.unit, ms(pct(r.lat, 50)), ms(pct(r.lat, 99)),
 				us(r.tap.hostPerChunk()), us(r.tap.emulatorPerChunk()), r.retries, r.notes)
 		}
@@ -222,11 +245,11 @@ redials: connections reset by the modem (no free link) + closed by the server be
 	for _, c := range combos {
 		for _, r := range c.results {
 			if r.err != nil {
-				fmt.Fprintf(w, "WARNING: %s %d %s failed: %v\n", c.profile, c.baud, r.scenario, r.err)
+				fmt.Fprintf(w, "WARNING: %s %s %s failed: %v\n", c.profile, c.label(), r.scenario, r.err)
 				continue
 			}
-			fmt.Fprintf(w, "BENCH scenario=%s profile=%s baud=%d achieved=%.2f bound=%.2f ratio=%.4f\n",
-				r.scenario, c.profile, c.baud, r.achieved, r.bound, r.ratio())
+			fmt.Fprintf(w, "BENCH scenario=%s profile=%s baud=%d%s achieved=%.2f bound=%.2f ratio=%.4f\n",
+				r.scenario, c.profile, c.baud, c.fromField(), r.achieved, r.bound, r.ratio())
 		}
 	}
 	fmt.Fprintln(w)
@@ -236,12 +259,12 @@ redials: connections reset by the modem (no free link) + closed by the server be
 			cmd = append(cmd, r.tap.hostCmd...)
 			pay = append(pay, r.tap.hostPay...)
 		}
-		fmt.Fprintf(w, "espgate reaction, %s %d: reply read -> AT command written p50 %s p99 %s max %s (n=%d); '>' read -> payload written p50 %s p99 %s max %s (n=%d)\n",
-			c.profile, c.baud, us(pct(cmd, 50)), us(pct(cmd, 99)), us(pct(cmd, 100)), len(cmd), us(pct(pay, 50)), us(pct(pay, 99)), us(pct(pay, 100)), len(pay))
+		fmt.Fprintf(w, "espgate reaction, %s %s: reply read -> AT command written p50 %s p99 %s max %s (n=%d); '>' read -> payload written p50 %s p99 %s max %s (n=%d)\n",
+			c.profile, c.label(), us(pct(cmd, 50)), us(pct(cmd, 99)), us(pct(cmd, 100)), len(cmd), us(pct(pay, 50)), us(pct(pay, 99)), us(pct(pay, 100)), len(pay))
 	}
 	for _, c := range combos {
 		if len(c.viols) > 0 {
-			fmt.Fprintf(w, "WARNING: %s %d: %d host protocol violations, first: %v\n", c.profile, c.baud, len(c.viols), c.viols[0])
+			fmt.Fprintf(w, "WARNING: %s %s: %d host protocol violations, first: %v\n", c.profile, c.label(), len(c.viols), c.viols[0])
 		}
 	}
 }

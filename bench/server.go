@@ -100,7 +100,7 @@ type server struct {
 
 // startServer boots a paced emulator at baud with the profile's default
 // timing, runs espgate over its in-process line and waits until it serves.
-func startServer(profile sim.Profile, baud int, h handlers.Handler, trace io.Writer) (*server, error) {
+func startServer(profile sim.Profile, baud, target int, h handlers.Handler, trace io.Writer) (*server, error) {
 	m, err := sim.New(sim.Config{
 		Profile: profile,
 		Listen:  "127.0.0.1:0",
@@ -118,7 +118,7 @@ func startServer(profile sim.Profile, baud int, h handlers.Handler, trace io.Wri
 	nc := &noteCounter{}
 	lp := loop.New(loop.Config{
 		Port:    port.Wrap(tp, "emulator"),
-		Machine: fsm.Config{Baud: baud},
+		Machine: fsm.Config{Baud: baud, TargetBaud: target},
 		Handler: h,
 		Observe: func(n fsm.Note) {
 			nc.observe(n)
@@ -135,6 +135,9 @@ func startServer(profile sim.Profile, baud int, h handlers.Handler, trace io.Wri
 	go func() { s.done <- lp.Run(ctx) }()
 	select {
 	case <-serving:
+		// After a switch (TargetBaud) the model is that of the rate served.
+		s.model = newModel(profile, m.Params())
+		tp.setModel(s.model)
 		return s, nil
 	case err := <-s.done:
 		m.Close()

@@ -125,6 +125,20 @@ func (t *tap) Write(p []byte) (int, error) {
 
 func (t *tap) Close() error { return t.rwc.Close() }
 
+// SetBaud passes a rate change on to the emulator's host end.
+func (t *tap) SetBaud(baud int) error {
+	if s, ok := t.rwc.(interface{ SetBaud(int) error }); ok {
+		return s.SetBaud(baud)
+	}
+	return nil
+}
+
+func (t *tap) setModel(m model) {
+	t.mu.Lock()
+	t.m = m
+	t.mu.Unlock()
+}
+
 // take returns what was accumulated since the last call and starts afresh.
 func (t *tap) take() tapAcc {
 	t.mu.Lock()

@@ -20,7 +20,8 @@ type Config struct {
 	ServerPort     int           // the modem's TCP server port; default 80
 	SSID, Password string        // join this network when SSID is set
 	ServerTimeout  int           // AT+CIPSTO seconds, the modem's own idle backstop; default 180
-	Baud           int           // current line rate (for metrics); default 115200
+	Baud           int           // the line rate the modem boots at; default 115200
+	TargetBaud     int           // after each reset switch the line to this rate (AT+UART_CUR); 0: stay at Baud
 	Limits         parser.Limits // HTTP request limits; zero value: parser.DefaultLimits()
 	HeaderTimeout  time.Duration // from a request's first byte to its complete head; default 10s
 	BodyTimeout    time.Duration // longest pause inside a request body; default 10s
@@ -115,6 +116,7 @@ const (
 	NoteSetup      // the set-up access point: Status SetupOpen (Text names it), SetupJoined (the page is off; the access point closes after Dur) or SetupClosed
 	NoteJoinResult // the end of a Join: Status 0 joined (Text holds the station address), the +CWJAP code, or -1 without one
 	NoteMDNS       // AT+MDNS: Status 0 announced Text.local, -1 refused (firmware without mDNS)
+	NoteBaud       // the line runs at Status baud from now on: set the port before writing more; Text says why: switch, verified, refused, silent, noisy, reset or probe (modem_bringup.go)
 )
 
 // Failure classifies a failed AT exchange.
@@ -249,6 +251,8 @@ type Machine struct {
 	nhead int
 
 	shutdown bool
+
+	rate lineRate // the line's rate and the switch to TargetBaud (modem_bringup.go)
 }
 
 // New returns a machine in ModemBooting. Call Start to begin bring-up.
@@ -351,7 +355,11 @@ func (m *Machine) queueOut(b []byte) {
 // reference to p after it returns.
 func (m *Machine) Input(now time.Time, p []byte) {
 	for len(p) > 0 {
+		inPayload := m.sc.InPayload()
 		n, ev := m.sc.Scan(p)
+		if !inPayload && ev.Kind != parser.ATData {
+			m.watchNoise(now, p[:n]) // modem_bringup.go
+		}
 		p = p[n:]
 		if ev.Kind != parser.ATNone {
 			m.event(now, &ev)

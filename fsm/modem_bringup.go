@@ -30,12 +30,13 @@ const (
 	CmdClose        // AT+CIPCLOSE=<id>
 	CmdAP           // AT+CWSAP(_CUR)=... (wifi.go)
 	CmdMDNS         // AT+MDNS=... (wifi.go)
+	CmdUART         // AT+UART_CUR=<baud>,8,1,0,0
 	numCmds
 )
 
 var cmdNames = [numCmds]string{"none", "AT", "AT+RST", "ATE0", "AT+GMR", "AT+CWMODE", "AT+CWJAP",
 	"AT+CIFSR", "AT+CIPMUX", "AT+CIPSERVERMAXCONN", "AT+CIPSERVER", "AT+CIPSTO", "AT+CIPDINFO",
-	"AT+CIPSEND", "AT+CIPCLOSE", "AT+CWSAP", "AT+MDNS"}
+	"AT+CIPSEND", "AT+CIPCLOSE", "AT+CWSAP", "AT+MDNS", "AT+UART_CUR"}
 
 func (c Cmd) String() string {
 	if c < numCmds {
@@ -60,6 +61,9 @@ const (
 	stepProbe step = iota
 	stepReset
 	stepEcho
+	stepBaud       // AT+UART_CUR=<TargetBaud>
+	stepBaudCheck  // AT at the new rate
+	stepBaudRevert // the new rate is silent: AT+UART_CUR=<Baud>, blind
 	stepVersion
 	stepMode
 	stepJoin
@@ -79,6 +83,7 @@ func (m *Machine) bringup(now time.Time) {
 	case stepProbe:
 		// After three silent probes the modem may be collecting a payload
 		// for a send it never finished: complete it with harmless filler.
+		m.probeRate()
 		if m.stepTries > 0 && m.stepTries%3 == 0 {
 			m.queueOut(filler[:])
 		}
@@ -87,6 +92,14 @@ func (m *Machine) bringup(now time.Time) {
 		m.issue(now, CmdReset, -1, append(b, "AT+RST\r\n"...))
 	case stepEcho:
 		m.issue(now, CmdEcho, -1, append(b, "ATE0\r\n"...))
+	case stepBaud:
+		b = strconv.AppendInt(append(b, "AT+UART_CUR="...), int64(m.cfg.TargetBaud), 10)
+		m.issue(now, CmdUART, -1, append(b, ",8,1,0,0\r\n"...))
+	case stepBaudCheck:
+		m.issue(now, CmdProbe, -1, append(b, "AT\r\n"...))
+	case stepBaudRevert:
+		b = strconv.AppendInt(append(b, "AT+UART_CUR="...), int64(m.cfg.Baud), 10)
+		m.issue(now, CmdUART, -1, append(b, ",8,1,0,0\r\n"...))
 	case stepVersion:
 		m.verLen = 0
 		m.issue(now, CmdVersion, -1, append(b, "AT+GMR\r\n"...))
@@ -173,6 +186,12 @@ func (m *Machine) bringupResult(now time.Time, ok bool, ev *parser.ATEvent) {
 	switch m.step {
 	case stepProbe:
 		if ok {
+			if m.rate.noise && m.lineBaud() != m.cfg.Baud {
+				// No reset: the noise came from the line itself.
+				m.rate.failed = true
+				m.note(Note{Kind: NoteBaud, Link: -1, Status: m.lineBaud(), Text: rateNoisy})
+			}
+			m.rate.noise = false
 			m.next(now, stepReset)
 		} else {
 			m.retryStep(now, 200*time.Millisecond, 0)
@@ -181,15 +200,39 @@ func (m *Machine) bringupResult(now time.Time, ok bool, ev *parser.ATEvent) {
 		if ok {
 			m.waitReady = true
 			m.cmdDeadline = now.Add(m.cfg.BootTimeout)
+			m.setLine(m.cfg.Baud, rateReset) // the modem boots at its stored rate
 		} else {
 			m.retryStep(now, 500*time.Millisecond, 5)
 		}
 	case stepEcho:
-		if ok {
-			m.next(now, stepVersion)
-		} else {
+		switch {
+		case !ok:
 			m.retryStep(now, 200*time.Millisecond, 5)
+		case m.switchWanted():
+			m.next(now, stepBaud)
+		default:
+			m.next(now, stepVersion)
 		}
+	case stepBaud:
+		if !ok { // the firmware refuses this rate
+			m.rate.failed = true
+			m.note(Note{Kind: NoteBaud, Link: -1, Status: m.cfg.Baud, Text: rateRefused})
+			m.next(now, stepVersion)
+			return
+		}
+		m.setLine(m.cfg.TargetBaud, rateSwitch)
+		m.next(now, stepBaudCheck)
+		m.retryAt = now.Add(baudSettle)
+	case stepBaudCheck:
+		if ok {
+			m.note(Note{Kind: NoteBaud, Link: -1, Status: m.cfg.TargetBaud, Text: rateVerified})
+			m.next(now, stepVersion)
+			return
+		}
+		// ERROR came through at the new rate: junk spoiled the line; again.
+		m.baudCheckFailed(now)
+	case stepBaudRevert:
+		m.baudReverted(now)
 	case stepVersion:
 		if !ok {
 			m.retryStep(now, 200*time.Millisecond, 5)
@@ -247,9 +290,121 @@ func (m *Machine) bringupTimeout(now time.Time) {
 		m.note(Note{Kind: NoteJoinFailed, Link: -1})
 		m.stepTries++
 		m.retryAt = now.Add(time.Second << min(m.stepTries, 5))
+	case stepBaudCheck:
+		m.baudCheckFailed(now)
+	case stepBaudRevert:
+		m.baudReverted(now)
 	default:
 		m.retryStep(now, 200*time.Millisecond, 3)
 	}
+}
+
+// The switch to a faster line (Config.TargetBaud). After ATE0 the machine
+// sends AT+UART_CUR=<TargetBaud>,8,1,0,0; the modem answers OK at the old
+// rate and switches (§9), and so does the port (NoteBaud). An AT at the new
+// rate must then be answered. If it is not (twice), the machine sends AT+UART_CUR=<Baud> at the new rate, blind
+// (the modem may hear what the host cannot read), puts the port back to
+// Baud and starts over with AT and AT+RST, never trying the switch again.
+// A modem left at either rate is found: while probing, the machine
+// alternates between Baud and TargetBaud; AT+RST brings the modem back to
+// its stored rate, Baud. A modem that resets while serving on the switched
+// line is noticed by the noise its boot makes there (watchNoise).
+
+// baudSettle is the pause after the switch before the first AT at the new
+// rate, for the modem to finish the old rate's last byte.
+const baudSettle = 20 * time.Millisecond
+
+// Reasons a NoteBaud gives in its Text.
+var (
+	rateSwitch   = []byte("switch")   // to TargetBaud, unverified
+	rateVerified = []byte("verified") // TargetBaud answered; the port is already there
+	rateRefused  = []byte("refused")  // the firmware refused TargetBaud; the port stays at Baud
+	rateSilent   = []byte("silent")   // TargetBaud went unanswered: back to Baud
+	rateNoisy    = []byte("noisy")    // TargetBaud was noisy: back to Baud after the coming reset
+	rateReset    = []byte("reset")    // AT+RST: the modem boots at Baud
+	rateProbe    = []byte("probe")    // probing a silent modem at the other rate
+)
+
+// lineRate is the line's rate as the machine has set it.
+type lineRate struct {
+	baud   int  // the port's rate; 0 means Config.Baud
+	failed bool // the switch failed: stay at Config.Baud
+	noise  bool // recovering because of noise on the switched line
+}
+
+// lineBaud returns the rate the port runs at.
+func (m *Machine) lineBaud() int {
+	if m.rate.baud == 0 {
+		return m.cfg.Baud
+	}
+	return m.rate.baud
+}
+
+// LineBaud returns the rate the machine has set the line to (NoteBaud).
+func (m *Machine) LineBaud() int { return m.lineBaud() }
+
+// setLine asks the loop to set the port to baud, if it is not there.
+func (m *Machine) setLine(baud int, why []byte) {
+	if baud == m.lineBaud() {
+		return
+	}
+	m.rate.baud = baud
+	m.note(Note{Kind: NoteBaud, Link: -1, Status: baud, Text: why})
+}
+
+// switchWanted reports whether bring-up should switch to TargetBaud.
+func (m *Machine) switchWanted() bool {
+	return m.cfg.TargetBaud > 0 && m.cfg.TargetBaud != m.cfg.Baud && !m.rate.failed
+}
+
+// probeRate sets the port for the next probe: Baud, and with a target
+// rate every other probe TargetBaud, where a modem may have been left.
+func (m *Machine) probeRate() {
+	if m.cfg.TargetBaud <= 0 || m.cfg.TargetBaud == m.cfg.Baud || m.stepTries%2 == 0 {
+		m.setLine(m.cfg.Baud, rateProbe)
+		return
+	}
+	m.setLine(m.cfg.TargetBaud, rateProbe)
+}
+
+// watchNoise looks at modem output outside payloads while serving on a
+// switched line. The modem only prints ASCII there; a NUL or a byte with
+// the high bit set is what a UART makes of bytes sent at another rate, and
+// a modem that resets comes back at Baud, where its "ready" cannot be read.
+// So noise means recovery: probing finds the modem at Baud (it reset) or
+// still at TargetBaud (the line is too noisy for that rate: give it up).
+func (m *Machine) watchNoise(now time.Time, b []byte) {
+	if m.state != ModemServing || m.lineBaud() == m.cfg.Baud {
+		return
+	}
+	for _, c := range b {
+		if c == 0 || c >= 0x80 {
+			m.rate.noise = true
+			m.recover(now, false) // the "ready" to come, if any, notes the reset
+			return
+		}
+	}
+}
+
+// baudCheckFailed: the AT at the new rate went unanswered or was spoiled.
+// The second failure gives the new rate up.
+func (m *Machine) baudCheckFailed(now time.Time) {
+	m.stepTries++
+	if m.stepTries < 2 {
+		m.retryAt = now.Add(200 * time.Millisecond)
+		return
+	}
+	m.rate.failed = true
+	m.next(now, stepBaudRevert)
+}
+
+// baudReverted: the blind AT+UART_CUR=<Baud> has been answered or not;
+// either way the port goes back to Baud and bring-up starts over.
+func (m *Machine) baudReverted(now time.Time) {
+	m.setLine(m.cfg.Baud, rateSilent)
+	m.setState(ModemSyncing)
+	m.next(now, stepProbe)
+	m.retryAt = now.Add(baudSettle)
 }
 
 var (

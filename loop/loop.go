@@ -23,7 +23,10 @@ import (
 
 // Config wires a loop.
 type Config struct {
-	Port    io.ReadWriteCloser // the modem line; Close must unblock a pending Read
+	// Port is the modem line; Close must unblock a pending Read. With a
+	// SetBaud(int) error method (as port.Port has) its rate can follow
+	// the machine's (Machine.TargetBaud); New checks it can take that rate.
+	Port    io.ReadWriteCloser
 	Machine fsm.Config
 	Handler handlers.Handler
 	Log     zerolog.Logger
@@ -42,6 +45,10 @@ type Config struct {
 	// never take every link from ordinary requests. 0 means 2; more than
 	// fsm.MaxLinks-1 is cut to that; negative allows none.
 	MaxLongLived int
+	// Trace, if set, receives the serial exchange as text, one record per
+	// read or write with the time, passwords redacted (tracefile.go). It is
+	// written from the loop: it must not block (buffer it).
+	Trace io.Writer
 }
 
 // DefaultMaxLongLived is MaxLongLived's default.
@@ -93,6 +100,10 @@ type Loop struct {
 	reads chan readResult
 	write chan []byte
 	wrote chan error
+
+	portBaud   int       // the rate the port is set to (loop-owned)
+	traceStart time.Time // loop-owned, like traceBuf
+	traceBuf   []byte
 }
 
 // New returns a loop ready to Run.
@@ -117,6 +128,7 @@ func New(cfg Config) *Loop {
 			w.WriteString("404 page not found\n")
 		})
 	}
+	cfg.Machine.TargetBaud = checkTarget(cfg)
 	l := &Loop{cfg: cfg}
 	if s, ok := cfg.Handler.(handlers.BodyStreamer); ok && cfg.Machine.StreamBody == nil {
 		cfg.Machine.StreamBody = func(link int, r *parser.Request) bool {
@@ -146,7 +158,67 @@ func New(cfg Config) *Loop {
 	for range readBufs {
 		l.free <- make([]byte, readBufSize)
 	}
+	l.portBaud = l.m.LineBaud()
 	return l
+}
+
+// baudSetter is a port whose rate can change (port.Port).
+type baudSetter interface{ SetBaud(baud int) error }
+
+// checkTarget returns cfg.Machine.TargetBaud if the port can run at that
+// rate, else 0 (with a warning): the port is set to it and back to Baud,
+// before anything is written.
+func checkTarget(cfg Config) int {
+	mc := cfg.Machine
+	if mc.TargetBaud <= 0 {
+		return 0
+	}
+	base := mc.Baud
+	if base <= 0 {
+		base = 115200
+	}
+	p, ok := cfg.Port.(baudSetter)
+	if !ok {
+		cfg.Log.Warn().Int("target_baud", mc.TargetBaud).Msg("the modem line cannot change its rate: staying at the boot rate")
+		return 0
+	}
+	err := p.SetBaud(mc.TargetBaud)
+	if err2 := p.SetBaud(base); err == nil {
+		err = err2
+	}
+	if err != nil {
+		cfg.Log.Warn().Err(err).Int("target_baud", mc.TargetBaud).Int("baud", base).Msg("the port cannot run at the target rate: staying at the boot rate")
+		return 0
+	}
+	return mc.TargetBaud
+}
+
+// setPortBaud sets the port to the rate the machine asks for.
+func (l *Loop) setPortBaud(n fsm.Note) {
+	switch string(n.Text) {
+	case "refused", "silent", "noisy":
+		l.cfg.Log.Warn().Int("target_baud", l.m.Config().TargetBaud).Int("baud", l.m.Config().Baud).Bytes("reason", n.Text).
+			Msg("the faster line failed: staying at the boot rate")
+	case "verified":
+		l.cfg.Log.Info().Int("baud", n.Status).Msg("line rate switched")
+	default:
+		l.cfg.Log.Debug().Int("baud", n.Status).Bytes("reason", n.Text).Msg("line rate")
+	}
+	if n.Status == l.portBaud {
+		return
+	}
+	if p, ok := l.cfg.Port.(baudSetter); ok {
+		if err := p.SetBaud(n.Status); err != nil {
+			// The line now runs at another rate than the modem: bring-up
+			// times out and probes again, at either rate.
+			l.cfg.Log.Error().Err(err).Int("baud", n.Status).Msg("setting the line rate failed")
+			return
+		}
+	}
+	l.portBaud = n.Status
+	if l.cfg.Metrics != nil {
+		l.cfg.Metrics.SetBaud(n.Status)
+	}
 }
 
 // Machine exposes the protocol machine. Use it only from Observe or after
@@ -173,6 +245,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	if l.cfg.Metrics != nil {
 		l.cfg.Metrics.SetBaud(m.Config().Baud)
 	}
+	l.traceHeader(now)
 	m.Start(now)
 	l.drain(now)
 
@@ -184,7 +257,7 @@ func (l *Loop) Run(ctx context.Context) error {
 	for {
 		if !writing {
 			if out := m.Output(); out != nil {
-				l.traceBytes("tx", out)
+				l.traceBytes(now, "tx", out)
 				l.write <- out
 				writing = true
 			}
@@ -214,7 +287,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			if r.err != nil {
 				return fmt.Errorf("%w: %w", ErrPort, r.err)
 			}
-			l.traceBytes("rx", r.buf[:r.n])
+			l.traceBytes(now, "rx", r.buf[:r.n])
 			m.Input(now, r.buf[:r.n])
 			l.free <- r.buf
 		case err := <-l.wrote:
@@ -344,6 +417,8 @@ func (l *Loop) drain(now time.Time) {
 			l.cfg.Log.Info().Stringer("generation", n.Firmware).Bytes("version", n.Text).Msg("firmware")
 		case fsm.NoteModemReset:
 			l.cfg.Log.Warn().Msg("modem reset: in-flight requests failed, bringing it up again")
+		case fsm.NoteBaud:
+			l.setPortBaud(n)
 		case fsm.NoteJoinFailed:
 			ev := l.cfg.Log.Warn().Int("code", n.Status)
 			if n.Dur > 0 {
@@ -369,6 +444,7 @@ func (l *Loop) drain(now time.Time) {
 			}
 			l.cfg.Log.Debug().Int("link", n.Link).Stringer("reason", n.Reason).Msg("link closed")
 		}
+		l.traceNote(now, n)
 		if l.cfg.Metrics != nil {
 			l.cfg.Metrics.Observe(n, now)
 		}
@@ -380,21 +456,6 @@ func (l *Loop) drain(now time.Time) {
 		l.cfg.Metrics.Links(l.m.LinkStates())
 		l.cfg.Metrics.SendQueue(l.m.SendQueue())
 	}
-}
-
-// traceBytes logs serial traffic at trace level, escaped; secrets (Wi-Fi
-// passwords, credentials and cookies) never reach the log.
-func (l *Loop) traceBytes(dir string, b []byte) {
-	e := l.cfg.Log.Trace()
-	if e == nil {
-		return
-	}
-	if dir == "rx" {
-		b = l.trace.redactRx(b)
-	} else {
-		b = l.trace.redactTx(b)
-	}
-	e.Str("dir", dir).Str("data", strconv.Quote(string(b))).Msg("serial")
 }
 
 // serve runs the handler for the request on link and hands its answer to

@@ -120,6 +120,7 @@ type chip struct {
 	lineAfterSend  bool  // began right after a payload, before SEND OK/FAIL
 	lineBusy       bool  // began while busy
 	lineBooting    bool  // began while booting
+	lineGarbled    bool  // holds bytes sent at the wrong rate: noise, not a violation
 	lineLast       time.Time
 	echoSplice     int // interleave fault: splice at this echo position
 	echoSpliced    bool
@@ -424,14 +425,15 @@ func (c *chip) input(ch rxChunk) {
 			b = b[n:]
 			continue
 		}
-		c.lineByte(b[0], ch.know)
+		c.lineByte(b[0], ch.know, ch.garbled)
 		b = b[1:]
 	}
 }
 
-func (c *chip) lineByte(ch byte, know int64) {
+func (c *chip) lineByte(ch byte, know int64, garbled bool) {
 	if c.lineLen == 0 {
 		c.lineKnow = know
+		c.lineGarbled = false
 		c.lineAfterSend = c.surplusWatch
 		c.lineBusy = c.busy != busyNone
 		c.lineBooting = !c.ready
@@ -442,6 +444,7 @@ func (c *chip) lineByte(ch byte, know int64) {
 		}
 	}
 	c.lineLen++
+	c.lineGarbled = c.lineGarbled || garbled
 	if len(c.line) <= maxLine {
 		c.line = append(c.line, ch)
 	}
@@ -474,20 +477,27 @@ func (c *chip) lineDone() {
 	raw := bytes.Clone(c.line)
 	n := c.lineLen
 	afterSend, busyStart, booting := c.lineAfterSend, c.lineBusy, c.lineBooting
-	know := c.lineKnow
+	know, noise := c.lineKnow, c.lineGarbled
 	c.resetLine()
 	ok := wellFormed(raw, n)
 	show := quoteLine(raw, n)
+	violate := func(kind ViolationKind, format string, args ...any) {
+		if noise { // the host spoke at the wrong rate: line noise
+			c.m.logf("sim: not counted (garbled by a rate mismatch): %s: %s", kind, fmt.Sprintf(format, args...))
+			return
+		}
+		c.violate(kind, know, format, args...)
+	}
 
 	if booting || !c.ready {
 		// The first boot always counts: the host must wait for "ready".
 		// During a reset, the first line sent after the host read the
 		// garbage may have raced it; further lines count.
 		if c.firstBoot {
-			c.violate(ViolBeforeReady, know, "%s while booting", show)
+			violate(ViolBeforeReady, "%s while booting", show)
 		} else if know > c.bootTxStart {
 			if c.bootLines++; c.bootLines > 1 {
-				c.violate(ViolBeforeReady, know, "%s while booting", show)
+				violate(ViolBeforeReady, "%s while booting", show)
 			}
 		}
 		return
@@ -495,9 +505,9 @@ func (c *chip) lineDone() {
 	if busyStart || c.busy != busyNone {
 		c.finalReply(c.write(c.p.busyLine(c.busy == busySend || c.surplusWatch)))
 		if afterSend && !ok {
-			c.violate(ViolPayloadLong, know, "%s after the payload", show)
+			violate(ViolPayloadLong, "%s after the payload", show)
 		} else {
-			c.violate(ViolBusy, know, "%s while busy", show)
+			violate(ViolBusy, "%s while busy", show)
 		}
 		return
 	}
@@ -509,9 +519,9 @@ func (c *chip) lineDone() {
 	if !ok {
 		switch {
 		case afterSend:
-			c.violate(ViolPayloadLong, know, "%s after the payload", show)
+			violate(ViolPayloadLong, "%s after the payload", show)
 		default:
-			c.violate(ViolMalformed, know, "%s", show)
+			violate(ViolMalformed, "%s", show)
 		}
 		c.finalReply(c.write(msgError))
 		return

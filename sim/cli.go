@@ -26,7 +26,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: espgate sim [flags]\n\n"+
 			"Emulates an ESP8266 with AT firmware on a pseudo-terminal; TCP clients\n"+
-			"connecting to --listen reach the emulated module's server.\n\nflags:\n")
+			"connecting to --listen reach the emulated module's server. A host that\n"+
+			"sets the pty to another rate than the module's reads garbage, as on a\n"+
+			"real line.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	var (
@@ -128,6 +130,9 @@ func printSummary(w io.Writer, m *Modem, d time.Duration) {
 	fmt.Fprintf(w, "espgate sim: stopped after %s\n", d.Round(time.Millisecond))
 	fmt.Fprintf(w, "  links served %d, clients reset %d\n", s.LinksServed, s.ClientsRejected)
 	fmt.Fprintf(w, "  serial bytes to host %d, from host %d\n", s.BytesToHost, s.BytesFromHost)
+	if s.GarbledToHost+s.GarbledFromHost > 0 {
+		fmt.Fprintf(w, "  garbled by a rate mismatch: %d to host, %d from host\n", s.GarbledToHost, s.GarbledFromHost)
+	}
 	fmt.Fprintf(w, "  client bytes in %d, out %d\n", s.ClientBytesIn, s.ClientBytesOut)
 	fmt.Fprintf(w, "  commands %d, sends %d (SEND OK %d, SEND FAIL %d), +IPD %d, resets %d\n",
 		s.Commands, s.Sends, s.SendOK, s.SendFail, s.IPDFrames, s.Resets)

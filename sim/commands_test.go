@@ -16,6 +16,7 @@ type step struct {
 	check func(h *host)      // runs after the step
 	only  Profile            // run this step only in this profile
 	per   map[Profile]string // want per profile, overrides want
+	rate  int                // after want, the host switches to this rate (before a boot)
 }
 
 type convo struct {
@@ -88,6 +89,9 @@ func playConvo(t *testing.T, transport string, p Profile, cv convo) {
 			h.send(s.send)
 		}
 		h.expect(want)
+		if s.rate != 0 {
+			h.setBaud(s.rate)
+		}
 		if s.boot {
 			h.boot()
 		}
@@ -160,13 +164,16 @@ func TestBasicCommands(t *testing.T) {
 				{send: "AT+CIPMUX?\r\n", want: echoOf(p, "AT+CIPMUX?\r\n") + "+CIPMUX:0\r\n" + msgOK},
 			}
 		}},
-		{name: "restore", cfg: func(c *Config) { c.Joined = true }, steps: func(p Profile) []step {
+		{name: "restore", cfg: func(c *Config) {
+			// paced, so that the host can follow the rate before "ready"
+			c.Joined, c.Unpaced, c.Timing = true, false, Timing{Command: time.Nanosecond, Boot: 100 * time.Millisecond}
+		}, steps: func(p Profile) []step {
 			q := pick(p, "AT+CWJAP_CUR?\r\n", "AT+CWJAP?\r\n")
 			return []step{
 				{want: wifiJoined},
 				ate0(p),
-				ok("AT+UART_DEF=230400,8,1,0,0\r\n"),
-				{send: "AT+RESTORE\r\n", want: msgOK, boot: true, check: func(h *host) {
+				{send: "AT+UART_DEF=230400,8,1,0,0\r\n", want: msgOK, rate: 230400},
+				{send: "AT+RESTORE\r\n", want: msgOK, rate: 115200, boot: true, check: func(h *host) {
 					if b := h.m.Params().Baud; b != 115200 {
 						h.t.Errorf("baud after RESTORE = %d, want 115200", b)
 					}
@@ -532,6 +539,7 @@ func TestTCPIPCommands(t *testing.T) {
 			baud := func(want int) func(h *host) {
 				return func(h *host) {
 					waitChip(h.t, h.m, "line rate", func(*chip) bool { return h.m.Params().Baud == want })
+					h.setBaud(want) // the host follows, or the line is garbage
 				}
 			}
 			return []step{
@@ -546,7 +554,8 @@ func TestTCPIPCommands(t *testing.T) {
 				errs("AT+UART_CUR=5000000,8,1,0,0\r\n"),
 				{send: "AT+UART_DEF=230400,8,1,0,0\r\n", want: msgOK, check: baud(230400)},
 				reply("AT+UART_DEF?\r\n", "+UART_DEF:230400,8,1,0,0\r\n"),
-				{send: "AT+UART=460800,8,1,0,0\r\n", per: map[Profile]string{NonOS: msgOK, ESPAT: msgError}},
+				{send: "AT+UART=460800,8,1,0,0\r\n", per: map[Profile]string{NonOS: msgOK, ESPAT: msgError},
+					check: baud(map[Profile]int{NonOS: 460800, ESPAT: 230400}[p])},
 				{send: "AT+RST\r\n", want: msgOK, boot: true, check: baud(map[Profile]int{NonOS: 460800, ESPAT: 230400}[p])},
 				{send: "AT+UART_CUR=115200,7,2,2,0\r\n", want: echoOf(p, "AT+UART_CUR=115200,7,2,2,0\r\n") + msgOK, check: func(h *host) {
 					waitChip(h.t, h.m, "frame bits", func(*chip) bool { return h.m.Params().FrameBits == 10.5 })

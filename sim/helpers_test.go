@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -238,6 +239,21 @@ func (h *host) cmd(line, want string) {
 	h.t.Helper()
 	h.send(line)
 	h.expect(want)
+}
+
+// setBaud sets the host's rate, on the pty or on the in-process end.
+func (h *host) setBaud(baud int) {
+	h.t.Helper()
+	switch rw := h.rw.(type) {
+	case *os.File:
+		setSpeed(h.t, rw, baud)
+	case interface{ SetBaud(int) error }:
+		if err := rw.SetBaud(baud); err != nil {
+			h.t.Fatal(err)
+		}
+	default:
+		h.t.Fatalf("cannot set the rate of %T", h.rw)
+	}
 }
 
 // echoOff turns echo off, expecting each profile's echo of ATE0 (§2.3).

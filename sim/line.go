@@ -2,6 +2,7 @@ package sim
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"sync"
@@ -46,6 +47,8 @@ var errClosed = errors.New("sim: modem closed")
 // transport is the far end of the modem's transmitter.
 type transport interface {
 	deliver(b []byte) error // blocks while the receiver cannot take more
+	// hostBaud is the rate the host's receiver is set to (0: unknown).
+	hostBaud() int
 }
 
 type txItem struct {
@@ -76,13 +79,17 @@ type line struct {
 
 	// hostRead counts the bytes the in-process host has read.
 	hostRead atomic.Int64
+
+	// txMis, rxMis: the last piece to or from the host was garbled.
+	txMis, rxMis atomic.Bool
 }
 
 // rxChunk is host bytes that crossed the line. know is how many modem bytes
 // the host had read when it wrote them: what it could know at the time.
 type rxChunk struct {
-	b    []byte
-	know int64
+	b       []byte
+	know    int64
+	garbled bool // sent at a rate the modem was not set to
 }
 
 func newLine(m *Modem, r rate, unpaced bool) *line {
@@ -137,6 +144,25 @@ func (l *line) enqueueRate(r rate) {
 	l.q = append(l.q, txItem{rate: &r, enq: time.Now()})
 	l.qmu.Unlock()
 	signal(l.qwake)
+}
+
+// applyRates takes the rate changes at the front of the queue. The modem
+// switches once a reply is out: the host must not see the reply before the
+// switch, or it could answer at the new rate to a modem still at the old.
+func (l *line) applyRates() {
+	for {
+		l.qmu.Lock()
+		if len(l.q) == 0 || l.q[0].rate == nil {
+			l.qmu.Unlock()
+			return
+		}
+		r := *l.q[0].rate
+		l.q[0] = txItem{}
+		l.q = l.q[1:]
+		l.qmu.Unlock()
+		l.setRate(r)
+		l.m.trace.note(time.Now(), "line rate %d baud, %g bits per byte", r.baud, r.frameBits)
+	}
 }
 
 func (l *line) queuedOffset() int64 {
@@ -238,29 +264,45 @@ func (l *line) txLoop(t transport) {
 			continue
 		}
 		n := len(it.b)
+		r := l.rate()
 		if !l.unpaced {
 			base := free
 			if it.enq.After(base) {
 				base = it.enq
 			}
-			free = base.Add(l.rate().dur(n))
+			free = base.Add(r.dur(n))
 			if !sl.until(free, l.m.done) {
 				return
 			}
 		}
+		b, garbled := it.b, false
+		if host := t.hostBaud(); mismatch(r.baud, host) {
+			b, garbled = garble(b), true
+			l.noteMismatch(&l.txMis, true, "modem %d baud, host receives at %d: its bytes arrive garbled", r.baud, host)
+		} else {
+			l.noteMismatch(&l.txMis, false, "host receives at the modem's rate again")
+		}
 		if l.m.trace != nil {
 			// recorded as it crosses the line, before the host can answer
-			trace = append(trace, it.b...)
+			trace = append(trace, b...)
 			if last {
 				l.m.trace.record(dirToHost, trace, time.Now())
 				trace = trace[:0]
 			}
 		}
-		if err := t.deliver(it.b); err != nil {
+		if last {
+			l.applyRates()
+		}
+		if err := t.deliver(b); err != nil {
 			return
 		}
 		l.sent.Add(int64(n))
-		l.m.stats.update(func(s *Stats) { s.BytesToHost += int64(n) })
+		l.m.stats.update(func(s *Stats) {
+			s.BytesToHost += int64(n)
+			if garbled {
+				s.GarbledToHost += int64(n)
+			}
+		})
 		l.qmu.Lock()
 		l.backlog -= n
 		below := l.backlog < txRing
@@ -273,8 +315,9 @@ func (l *line) txLoop(t transport) {
 
 // fromHost carries bytes written by the host to the chip at the line rate;
 // it returns when the last byte has crossed the line. start is when the
-// bytes became available to the transmitter, know what the host had read.
-func (l *line) fromHost(p []byte, start time.Time, know int64, cancel <-chan struct{}) (int, error) {
+// bytes became available to the transmitter, know what the host had read,
+// hostBaud the rate the host sent them at (0: unknown).
+func (l *line) fromHost(p []byte, start time.Time, know int64, hostBaud int, cancel <-chan struct{}) (int, error) {
 	select {
 	case l.wtok <- struct{}{}:
 	case <-cancel:
@@ -283,9 +326,27 @@ func (l *line) fromHost(p []byte, start time.Time, know int64, cancel <-chan str
 		return 0, io.ErrClosedPipe
 	}
 	defer func() { <-l.wtok }()
-	deliver := func(b []byte) error {
+	var crossed []byte // for the trace: what the modem received
+	deliver := func(b []byte, r rate, last bool) error {
+		ch := rxChunk{b: append([]byte(nil), b...), know: know}
+		if mismatch(hostBaud, r.baud) {
+			ch.b, ch.garbled = garble(b), true
+			l.noteMismatch(&l.rxMis, true, "host sends at %d baud, modem receives at %d: its bytes arrive garbled", hostBaud, r.baud)
+		} else {
+			l.noteMismatch(&l.rxMis, false, "host sends at the modem's rate again")
+		}
+		if l.m.trace != nil {
+			crossed = append(crossed, ch.b...)
+			if last {
+				// recorded as it crosses the line, before the chip can answer
+				l.m.trace.record(dirFromHost, crossed, time.Now())
+			}
+		}
+		if ch.garbled {
+			l.m.stats.update(func(s *Stats) { s.GarbledFromHost += int64(len(b)) })
+		}
 		select {
-		case l.m.rxCh <- rxChunk{b: b, know: know}:
+		case l.m.rxCh <- ch:
 			return nil
 		case <-cancel:
 			return os.ErrClosed
@@ -294,8 +355,7 @@ func (l *line) fromHost(p []byte, start time.Time, know int64, cancel <-chan str
 		}
 	}
 	if l.unpaced {
-		l.m.trace.record(dirFromHost, p, time.Now())
-		if err := deliver(append([]byte(nil), p...)); err != nil {
+		if err := deliver(p, l.rate(), true); err != nil {
 			return 0, err
 		}
 		return len(p), nil
@@ -314,11 +374,7 @@ func (l *line) fromHost(p []byte, start time.Time, know int64, cancel <-chan str
 		if !sl.until(base, cancel, l.m.done) {
 			return off, errClosed
 		}
-		if off+n == len(p) {
-			// recorded as it crosses the line, before the chip can answer
-			l.m.trace.record(dirFromHost, p, time.Now())
-		}
-		if err := deliver(append([]byte(nil), p[off:off+n]...)); err != nil {
+		if err := deliver(p[off:off+n], r, off+n == len(p)); err != nil {
 			return off, err
 		}
 		off += n
@@ -326,9 +382,18 @@ func (l *line) fromHost(p []byte, start time.Time, know int64, cancel <-chan str
 	return len(p), nil
 }
 
+// noteMismatch traces when a direction starts or stops being garbled.
+func (l *line) noteMismatch(state *atomic.Bool, on bool, format string, args ...any) {
+	if state.Swap(on) != on {
+		l.m.trace.note(time.Now(), format, args...)
+		l.m.logf("sim: "+format, args...)
+	}
+}
+
 // hostEnd is the host side of the in-process serial line.
 type hostEnd struct {
 	l        *line
+	baud     atomic.Int64 // the host's rate (SetBaud)
 	mu       sync.Mutex
 	buf      []byte
 	closed   bool
@@ -338,14 +403,28 @@ type hostEnd struct {
 	once     sync.Once
 }
 
-func newHostEnd(l *line) *hostEnd {
-	return &hostEnd{
+func newHostEnd(l *line, baud int) *hostEnd {
+	h := &hostEnd{
 		l:        l,
 		avail:    make(chan struct{}, 1),
 		space:    make(chan struct{}, 1),
 		closedCh: make(chan struct{}),
 	}
+	h.baud.Store(int64(baud))
+	return h
 }
+
+// SetBaud sets the host's rate. Bytes cross the line correctly only while
+// it is the modem's rate (within 3%); otherwise they arrive garbled.
+func (h *hostEnd) SetBaud(baud int) error {
+	if baud <= 0 {
+		return fmt.Errorf("sim: invalid baud rate %d", baud)
+	}
+	h.baud.Store(int64(baud))
+	return nil
+}
+
+func (h *hostEnd) hostBaud() int { return int(h.baud.Load()) }
 
 // deliver hands transmitted bytes to the host; a closed host end loses them,
 // like an unplugged line.
@@ -415,7 +494,7 @@ func (h *hostEnd) Write(p []byte) (int, error) {
 	if closed {
 		return 0, os.ErrClosed
 	}
-	return h.l.fromHost(p, time.Now(), h.l.hostRead.Load(), h.closedCh)
+	return h.l.fromHost(p, time.Now(), h.l.hostRead.Load(), h.hostBaud(), h.closedCh)
 }
 
 // Close closes the host end only; the modem keeps running.

@@ -106,6 +106,7 @@ func TestRateChange(t *testing.T) {
 	h.echoOff()
 	h.cmd("AT+UART_CUR=460800,8,1,0,0\r\n", msgOK)
 	waitChip(t, h.m, "new rate", func(*chip) bool { return h.m.Params().Baud == 460800 })
+	h.setBaud(460800)
 	p := h.m.Params()
 	if p.BytesPerSecond != 46080 || p.FrameBits != 10 || p.MaxSend != 2048 || p.MaxIPD != 1460 {
 		t.Fatalf("params %+v", p)

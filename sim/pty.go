@@ -30,10 +30,14 @@ type ptyRead struct {
 	b    []byte
 	at   time.Time
 	know int64
+	baud int // the host's output rate then
 }
 
 // OpenPTY makes the serial line a pseudo-terminal and returns the slave's
-// path. The slave is in raw mode (no echo, no CR/LF translation). If link is
+// path. The slave is in raw mode (no echo, no CR/LF translation) at
+// Config.Baud. The host may set another rate on it, as on a serial device:
+// while that rate differs from the modem's, bytes cross the line garbled
+// both ways (see Host). If link is
 // not empty a symlink to the slave is created there (replacing an old
 // symlink) and removed on Close. Only one transport is used per Modem: it
 // fails after Host, and Host fails after it.
@@ -69,7 +73,7 @@ func (m *Modem) OpenPTY(link string) (slavePath string, err error) {
 			_ = pm.Close()
 		}
 	}()
-	if err = makeRaw(int(slave.Fd())); err != nil {
+	if err = makeRaw(int(slave.Fd()), m.cfg.Baud); err != nil {
 		return "", fmt.Errorf("sim: raw mode on %s: %w", slave.Name(), err)
 	}
 	if link != "" {
@@ -94,12 +98,15 @@ func (m *Modem) OpenPTY(link string) (slavePath string, err error) {
 	return slave.Name(), nil
 }
 
-// makeRaw puts a terminal in raw 8N1 mode, like cfmakeraw.
-func makeRaw(fd int) error {
-	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+// makeRaw puts a terminal in raw 8N1 mode, like cfmakeraw, at baud.
+func makeRaw(fd int, baud int) error {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS2)
 	if err != nil {
 		return err
 	}
+	t.Cflag &^= unix.CBAUD | unix.CIBAUD
+	t.Cflag |= unix.BOTHER
+	t.Ispeed, t.Ospeed = uint32(baud), uint32(baud)
 	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR |
 		unix.ICRNL | unix.IXON | unix.IXOFF | unix.IXANY
 	t.Oflag &^= unix.OPOST
@@ -108,7 +115,26 @@ func makeRaw(fd int) error {
 	t.Cflag |= unix.CS8 | unix.CREAD | unix.CLOCAL
 	t.Cc[unix.VMIN] = 1
 	t.Cc[unix.VTIME] = 0
-	return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+	return unix.IoctlSetTermios(fd, unix.TCSETS2, t)
+}
+
+// hostBaud is the slave's input rate: the rate the host receives at.
+func (p *ptyTransport) hostBaud() int {
+	in, _ := p.speeds()
+	return in
+}
+
+// speeds reads the rates the host set on the slave (0, 0 if unknown).
+func (p *ptyTransport) speeds() (in, out int) {
+	t, err := unix.IoctlGetTermios(p.slaveFd, unix.TCGETS2)
+	if err != nil {
+		return 0, 0
+	}
+	in, out = int(t.Ispeed), int(t.Ospeed)
+	if in == 0 {
+		in = out // B0 input: the output rate
+	}
+	return in, out
 }
 
 func (p *ptyTransport) deliver(b []byte) error {
@@ -135,8 +161,9 @@ func (p *ptyTransport) readLoop() {
 		buf := make([]byte, 4096)
 		n, err := p.master.Read(buf)
 		if n > 0 {
+			_, out := p.speeds()
 			select {
-			case p.reads <- ptyRead{b: buf[:n], at: time.Now(), know: p.known()}:
+			case p.reads <- ptyRead{b: buf[:n], at: time.Now(), know: p.known(), baud: out}:
 			case <-p.m.done:
 				return
 			}
@@ -159,7 +186,7 @@ func (p *ptyTransport) paceLoop() {
 	for {
 		select {
 		case r := <-p.reads:
-			if _, err := p.m.line.fromHost(r.b, r.at, r.know, nil); err != nil {
+			if _, err := p.m.line.fromHost(r.b, r.at, r.know, r.baud, nil); err != nil {
 				return
 			}
 		case <-p.m.done:

@@ -39,6 +39,29 @@ func termios(t testing.TB, f *os.File) *unix.Termios {
 	return tio
 }
 
+// setSpeed sets a terminal's rate both ways, as a host's serial code does.
+func setSpeed(t testing.TB, f *os.File, baud int) {
+	t.Helper()
+	sc, err := f.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ierr error
+	err = sc.Control(func(fd uintptr) {
+		var tio *unix.Termios
+		if tio, ierr = unix.IoctlGetTermios(int(fd), unix.TCGETS2); ierr != nil {
+			return
+		}
+		tio.Cflag &^= unix.CBAUD | unix.CIBAUD
+		tio.Cflag |= unix.BOTHER
+		tio.Ispeed, tio.Ospeed = uint32(baud), uint32(baud)
+		ierr = unix.IoctlSetTermios(int(fd), unix.TCSETS2, tio)
+	})
+	if err != nil || ierr != nil {
+		t.Fatalf("set speed %d: %v %v", baud, err, ierr)
+	}
+}
+
 func TestPTY(t *testing.T) {
 	for _, p := range profiles() {
 		t.Run(string(p), func(t *testing.T) {
@@ -114,6 +137,7 @@ func TestPTYPaced(t *testing.T) {
 	h = newHost(t, m, f)
 	h.cmd("AT+GMR\r\n", ESPAT.gmr()+msgOK)
 	h.cmd("AT+UART_CUR=115200,8,1,0,0\r\n", msgOK)
+	h.setBaud(115200)
 	start := time.Now()
 	h.cmd("AT+CIPMUX?\r\n", "+CIPMUX:0\r\n"+msgOK) // 12 + 18 bytes at 11520 B/s
 	if d := time.Since(start); d < 2*time.Millisecond {

@@ -206,6 +206,11 @@ func (m *Modem) logf(format string, args ...any) {
 // Host returns the host end of the in-process serial line, paced both ways
 // unless Unpaced. Read blocks until data arrives; Close unblocks it. Every
 // call returns the same end. If OpenPTY was used, the returned end fails.
+//
+// The end also has a method SetBaud(int) error: the rate the host's UART is
+// set to, Config.Baud at first. While it differs from the modem's rate
+// (after AT+UART_CUR, say), bytes cross the line garbled both ways, as on a
+// real line.
 func (m *Modem) Host() io.ReadWriteCloser {
 	m.tmu.Lock()
 	defer m.tmu.Unlock()
@@ -220,7 +225,7 @@ func (m *Modem) Host() io.ReadWriteCloser {
 	if m.attached {
 		return deadEnd{errors.New("sim: the modem's serial line is a pty")}
 	}
-	m.host = newHostEnd(m.line)
+	m.host = newHostEnd(m.line, m.cfg.Baud)
 	m.attach(m.host)
 	return m.host
 }

@@ -77,6 +77,9 @@ type Stats struct {
 	IPDFrames       int   // +IPD frames and passive notifications printed
 	Resets          int   // reboots after the first boot (AT+RST, AT+RESTORE, Reset, faults)
 	Violations      int   // host protocol violations
+	// GarbledToHost and GarbledFromHost count bytes that crossed the line
+	// while the host's rate and the modem's differed (see Host, OpenPTY).
+	GarbledToHost, GarbledFromHost int64
 	// ViolationsByKind counts violations per kind.
 	ViolationsByKind map[ViolationKind]int
 	// Faults counts injected faults by name (the names of ParseFaults).

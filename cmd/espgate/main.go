@@ -4,6 +4,7 @@
 //
 //	espgate [serve flags]     serve the demo, or --upstream's app (default)
 //	espgate sim [flags]       run the ESP8266 emulator on a pseudo-terminal
+//	espgate probe --device P  find a modem's rate, firmware and Wi-Fi state
 package main
 
 import (
@@ -39,6 +40,8 @@ func main() {
 		switch args[0] {
 		case "sim":
 			os.Exit(sim.Main(ctx, args[1:], os.Stdout, os.Stderr))
+		case "probe":
+			os.Exit(probeMain(ctx, args[1:], os.Stdout, os.Stderr))
 		case "serve":
 			args = args[1:]
 		}
@@ -71,6 +74,9 @@ type serveFlags struct {
 	upstreamGzipMin int64
 	upstreamTimeout time.Duration
 	upstreamDial    time.Duration
+
+	targetBaud int
+	trace      string
 }
 
 func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
@@ -79,11 +85,14 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: espgate [flags]        serve (through the emulator unless --device is given)\n"+
-			"       espgate sim [flags]    run the ESP8266 emulator (see espgate sim -h)\n\nFlags:\n")
+			"       espgate sim [flags]    run the ESP8266 emulator (see espgate sim -h)\n"+
+			"       espgate probe --device PATH   find a modem's rate, firmware and Wi-Fi state\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.device, "device", "", "modem line: a serial device (/dev/serial0), a pty, or tcp://host:port; empty: the embedded emulator")
 	fs.IntVar(&f.baud, "baud", 115200, "line rate of --device (and of the emulator)")
+	fs.IntVar(&f.targetBaud, "target-baud", 0, "after each modem reset switch the line to this faster rate (e.g. 921600), verified, falling back to --baud")
+	fs.StringVar(&f.trace, "trace", "", "record the serial exchange in FILE, readable, passwords redacted (for bug reports)")
 	fs.StringVar(&f.profile, "profile", "nonos", "emulator firmware: nonos (NonOS AT 1.7) or espat (ESP-AT 2.2)")
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:8080", "emulator: the loopback address clients connect to")
 	fs.StringVar(&f.ssid, "ssid", "", "join this Wi-Fi network")
@@ -131,6 +140,9 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
 	}
 	if f.baud <= 0 {
 		return nil, fmt.Errorf("--baud must be positive")
+	}
+	if f.targetBaud < 0 || f.targetBaud > 4608000 {
+		return nil, fmt.Errorf("--target-baud must be 0 (off) or at most 4608000")
 	}
 	if f.serverPort <= 0 || f.serverPort > 65535 {
 		return nil, fmt.Errorf("--server-port must be 1..65535")
@@ -224,6 +236,21 @@ func build(f *serveFlags, stdout, stderr io.Writer) (*gateway, int, error) {
 		}
 		g.closers = append(g.closers, stop)
 	}
+	var trace io.Writer
+	if f.trace != "" {
+		file, err := os.OpenFile(f.trace, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			g.close()
+			return nil, 1, fmt.Errorf("--trace: %w", err)
+		}
+		// The loop must never wait for the disk: records go through a
+		// buffer that drops (and says so) rather than block.
+		dw := diode.NewWriter(file, 16384, 10*time.Millisecond, func(missed int) {
+			fmt.Fprintf(stderr, "espgate: trace writer dropped %d records\n", missed)
+		})
+		trace = dw
+		g.closers = append(g.closers, func() { _ = dw.Close() })
+	}
 	metricsHandler := basicAuth(f.metricsKey, metrics.Handler(g.reg))
 	var (
 		routes  *handlers.Router
@@ -242,6 +269,8 @@ func build(f *serveFlags, stdout, stderr io.Writer) (*gateway, int, error) {
 		Baud:          f.baud,
 		SSID:          f.ssid,
 		Password:      f.password,
+		TargetBaud:    f.targetBaud,
+		Trace:         trace,
 		SetupAP:       f.setupAP,
 		SetupPassword: f.setupPass,
 		MDNSName:      f.mdns,
