@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
@@ -26,9 +24,9 @@ func serveHostMetrics(addr string, reg *prometheus.Registry, auth string, log ze
 	}
 	var h http.Handler = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	if auth != "" {
-		inner := h
+		inner, check := h, credentials(auth)
 		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !authorized(r.Header.Get("Authorization"), auth) {
+			if user, pass, ok := r.BasicAuth(); !ok || !check([]byte(user), []byte(pass)) {
 				w.Header().Set("WWW-Authenticate", `Basic realm="espgate metrics"`)
 				http.Error(w, "Unauthorized", http.StatusUnauthorized)
 				return
@@ -52,18 +50,11 @@ func serveHostMetrics(addr string, reg *prometheus.Registry, auth string, log ze
 	}, nil
 }
 
-// authorized checks an Authorization header against "user:password" in
-// constant time.
-func authorized(header, want string) bool {
-	got, ok := strings.CutPrefix(header, "Basic ")
-	if !ok {
-		return false
-	}
-	dec, err := base64.StdEncoding.DecodeString(got)
-	if err != nil {
-		return false
-	}
-	return subtle.ConstantTimeCompare(dec, []byte(want)) == 1
+// credentials checks a user and password against "user:password" in
+// constant time (digests compared, so the length does not leak either).
+func credentials(auth string) func(user, pass []byte) bool {
+	user, pass, _ := strings.Cut(auth, ":")
+	return handlers.BasicCredentials(user, pass)
 }
 
 // basicAuth guards a native handler with HTTP Basic auth when auth is set.
@@ -71,13 +62,5 @@ func basicAuth(auth string, h handlers.Handler) handlers.Handler {
 	if auth == "" {
 		return h
 	}
-	return handlers.HandlerFunc(func(w *handlers.ResponseWriter, r *handlers.Request) {
-		if !authorized(string(r.Header("Authorization")), auth) {
-			w.AddHeader("WWW-Authenticate", `Basic realm="espgate metrics"`)
-			w.WriteHeader(http.StatusUnauthorized)
-			w.WriteString("Unauthorized\n")
-			return
-		}
-		h.ServeModem(w, r)
-	})
+	return handlers.BasicAuth("espgate metrics", credentials(auth))(h)
 }
