@@ -1,11 +1,11 @@
 package espgate
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/espgate/espgate/fsm"
@@ -175,34 +175,47 @@ type setupPage struct {
 }
 
 func (g *setupGate) render(w *handlers.ResponseWriter, status int, p *setupPage) {
-	var b bytes.Buffer
-	if err := setupTmpl.Execute(&b, p); err != nil {
-		w.WriteHeader(500)
-		w.WriteString("set-up page: " + err.Error() + "\n")
-		return
-	}
 	w.WriteHeader(status)
 	w.AddHeader("Content-Type", "text/html; charset=utf-8")
 	w.AddHeader("Cache-Control", "no-store")
-	w.Write(b.Bytes())
+	w.WriteString(p.html())
 }
 
-// setupTmpl is small on purpose: every byte crosses the modem's UART.
-var setupTmpl = template.Must(template.New("setup").Parse(`<!doctype html>
+// html renders the page. It is small on purpose: every byte crosses the
+// modem's UART. It is written out by hand, with every value escaped, rather
+// than with html/template, which would add about a megabyte to the binary.
+func (p *setupPage) html() string {
+	var b strings.Builder
+	e := html.EscapeString
+	b.WriteString(`<!doctype html>
 <meta charset=utf-8><meta name=viewport content="width=device-width,initial-scale=1">
 <title>espgate Wi-Fi set-up</title>
 <style>body{font:16px sans-serif;max-width:26em;margin:1.5em auto;padding:0 1em}input{display:block;width:100%;padding:.5em;margin:.3em 0 1em;box-sizing:border-box}button{padding:.6em 1.4em}.e{color:#b00}</style>
-{{if .Joined}}<h1>Joined {{.SSID}}</h1>
-<p>This device is now on <b>{{.SSID}}</b>{{if .Address}} with the address {{.Address}}: open <a href="{{.URL}}">{{.URL}}</a>{{end}}{{if .MDNS}} or <a href="{{.MDNS}}">{{.MDNS}}</a>{{end}}.
-It joins this network by itself from now on.
-<p>Connect your phone to {{.SSID}} again and open that address. The set-up network {{.Network}} closes in {{.Linger}}.
-{{else}}<h1>Wi-Fi set-up</h1>
-{{if .Error}}<p class=e>{{.Error}}{{end}}
-<p>Choose the network this device should join.
+`)
+	if p.Joined {
+		ssid := e(p.SSID)
+		b.WriteString("<h1>Joined " + ssid + "</h1>\n<p>This device is now on <b>" + ssid + "</b>")
+		if p.Address != "" {
+			b.WriteString(" with the address " + e(p.Address) + `: open <a href="` + e(p.URL) + `">` + e(p.URL) + "</a>")
+		}
+		if p.MDNS != "" {
+			b.WriteString(` or <a href="` + e(p.MDNS) + `">` + e(p.MDNS) + "</a>")
+		}
+		b.WriteString(".\nIt joins this network by itself from now on.\n<p>Connect your phone to " + ssid +
+			" again and open that address. The set-up network " + e(p.Network) + " closes in " + e(p.Linger) + ".\n")
+		return b.String()
+	}
+	b.WriteString("<h1>Wi-Fi set-up</h1>\n")
+	if p.Error != "" {
+		b.WriteString("<p class=e>" + e(p.Error) + "\n")
+	}
+	b.WriteString(`<p>Choose the network this device should join.
 <form method=post action=/>
-<label>Network name<input name=ssid value="{{.SSID}}" maxlength=32 required autocapitalize=none autocorrect=off spellcheck=false></label>
+<label>Network name<input name=ssid value="` + e(p.SSID) + `" maxlength=32 required autocapitalize=none autocorrect=off spellcheck=false></label>
 <label>Password<input name=password type=password maxlength=64 autocomplete=off></label>
 <button>Join</button>
 </form>
 <p><small>Joining takes up to 20 seconds; the phone may lose this network for a moment meanwhile.</small>
-{{end}}`))
+`)
+	return b.String()
+}
