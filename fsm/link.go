@@ -100,7 +100,7 @@ func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
 	l.ipLen = copy(l.ip[:], ip)
 	l.port = port
 	l.idle(m, now)
-	m.note(Note{Kind: NoteLinkOpen, Link: l.id, Gen: l.gen})
+	m.note(Note{Kind: NoteLinkOpen, Link: l.id, Gen: l.gen, Text: l.ip[:l.ipLen]})
 	if m.shutdown {
 		l.startClose(m, now, ClosedShutdown)
 		return
@@ -222,7 +222,7 @@ func (l *link) feed(m *Machine, now time.Time, d []byte) int {
 			if (r.ContentLength > 0 || r.Chunked) && m.cfg.StreamBody != nil && m.cfg.StreamBody(l.id, r) {
 				l.streaming = true
 				l.state = LinkHandling
-				m.note(Note{Kind: NoteRequest, Link: l.id, Gen: l.gen})
+				m.note(Note{Kind: NoteRequest, Link: l.id, Gen: l.gen, Text: l.ip[:l.ipLen]})
 			}
 		case parser.HTTPBody:
 			l.body = append(l.body, ev.Data...)
@@ -251,7 +251,7 @@ func (l *link) feed(m *Machine, now time.Time, d []byte) int {
 				l.errReason = ClosedOverrun
 				return total + len(d)
 			}
-			m.note(Note{Kind: NoteRequest, Link: l.id, Gen: l.gen})
+			m.note(Note{Kind: NoteRequest, Link: l.id, Gen: l.gen, Text: l.ip[:l.ipLen]})
 		case parser.HTTPError:
 			if l.streaming {
 				l.bodyFailed(m, now, ev.Status)
@@ -596,6 +596,7 @@ func (l *link) startClose(m *Machine, now time.Time, reason CloseReason) {
 	l.state = LinkClosing
 	l.streaming = false
 	l.closeReason = reason
+	m.note(Note{Kind: NoteLinkClosing, Link: l.id, Gen: l.gen, Reason: reason})
 	l.closeIssued = false
 	l.interim, l.interimSent = false, false
 	l.lingerUntil = time.Time{}

@@ -95,8 +95,8 @@ func (c *Config) setDefaults() {
 type NoteKind uint8
 
 const (
-	NoteRequest      NoteKind = iota // a complete request on Link (generation Gen): answer it with Respond
-	NoteLinkOpen                     // a client connected on Link
+	NoteRequest      NoteKind = iota // a complete request on Link (generation Gen): answer it with Respond; Text holds the client's IP as the modem reported it (may be empty)
+	NoteLinkOpen                     // a client connected on Link; Text holds its IP when the modem reported one
 	NoteLinkClosed                   // Link closed for Reason
 	NoteResponseDone                 // the response on Link is sent: Status, Method, Bytes (on the wire), Dur (since the request's first byte), BytesIn, Sends, Wire
 	NoteFirstByte                    // the first chunk of a response on Link was sent: Dur since the request's first byte
@@ -117,6 +117,10 @@ const (
 	NoteJoinResult // the end of a Join: Status 0 joined (Text holds the station address), the +CWJAP code, or -1 without one
 	NoteMDNS       // AT+MDNS: Status 0 announced Text.local, -1 refused (firmware without mDNS)
 	NoteBaud       // the line runs at Status baud from now on: set the port before writing more; Text says why: switch, verified, refused, silent, noisy, reset or probe (modem_bringup.go)
+	// NoteLinkClosing: the server began to close Link for Reason
+	// (AT+CIPCLOSE, or first a moment for the client to close);
+	// NoteLinkClosed follows.
+	NoteLinkClosing
 )
 
 // Failure classifies a failed AT exchange.

@@ -45,8 +45,8 @@ const (
 // namespace.
 //
 // Observe, Links and SendQueue are called from the loop goroutine only.
-// UARTRead, UARTWrite, SetBaud, HandlerPanic and LogDropped are safe from
-// any goroutine. None of them allocates except Observe for NoteFirmware.
+// UARTRead, UARTWrite, UARTBytes, SetBaud, HandlerPanic and LogDropped
+// are safe from any goroutine. None of them allocates except Observe for NoteFirmware.
 type Metrics struct {
 	links        [fsm.LinkClosing + 1]prometheus.Gauge
 	accepted     prometheus.Counter
@@ -57,6 +57,7 @@ type Metrics struct {
 	respBytes    prometheus.Counter
 	uartBytes    [2]prometheus.Counter // rx, tx
 	uartBusy     [2]prometheus.Counter // rx, tx
+	uartTotal    [2]atomic.Uint64      // rx, tx: what UARTBytes reads
 	baud         prometheus.Gauge
 	secPerByte   atomic.Uint64         // float64 bits: seconds one 8N1 byte takes on the line
 	cmdDuration  []prometheus.Observer // by fsm.Cmd; nil for CmdNone
@@ -297,7 +298,14 @@ func (m *Metrics) uart(d, n int) {
 		return
 	}
 	m.uartBytes[d].Add(float64(n))
+	m.uartTotal[d].Add(uint64(n))
 	m.uartBusy[d].Add(float64(n) * math.Float64frombits(m.secPerByte.Load()))
+}
+
+// UARTBytes returns the bytes read from the modem and written to it so
+// far.
+func (m *Metrics) UARTBytes() (read, written uint64) {
+	return m.uartTotal[rx].Load(), m.uartTotal[tx].Load()
 }
 
 // SetBaud records the line rate, used from now on to convert UART bytes

@@ -411,8 +411,14 @@ func TestUARTConcurrent(t *testing.T) {
 	for range 1000 {
 		m.UARTWrite(10)
 		m.SetBaud(115200)
+		if r, w := m.UARTBytes(); r > 10000 || w > 10000 {
+			t.Fatalf("UARTBytes %d, %d mid-way", r, w)
+		}
 	}
 	<-done
+	if r, w := m.UARTBytes(); r != 10000 || w != 10000 {
+		t.Errorf("UARTBytes %d, %d, want 10000 each", r, w)
+	}
 	if got := testutil.ToFloat64(m.uartBytes[rx]); got != 10000 {
 		t.Errorf("rx bytes %v, want 10000", got)
 	}

@@ -1,21 +1,19 @@
 package main
 
 import (
-	"embed"
-	"io/fs"
 	"strconv"
 	"time"
 
+	"github.com/espgate/espgate/dashboard"
 	"github.com/espgate/espgate/fsm"
 	"github.com/espgate/espgate/handlers"
+	"github.com/espgate/espgate/metrics"
 )
 
-//go:embed static
-var staticFiles embed.FS
-
-// demo is the application `make run` serves: a status page that polls a
-// small JSON endpoint, a plain-text greeting and an echo of POST bodies.
+// demo is the application `make run` serves: the live dashboard at /, a
+// small JSON status, a plain-text greeting and an echo of POST bodies.
 type demo struct {
+	dash     *dashboard.Dashboard
 	started  time.Time
 	requests int64
 	links    int
@@ -24,10 +22,15 @@ type demo struct {
 	json     []byte // reused buffer for /api/status
 }
 
-func newDemo(now time.Time) *demo { return &demo{started: now, firmware: "unknown"} }
+// newDemo returns the demo; baud and mx give the dashboard the line's rate
+// and byte counts.
+func newDemo(now time.Time, baud int, mx *metrics.Metrics) *demo {
+	return &demo{started: now, firmware: "unknown", dash: dashboard.New(dashboard.Options{Baud: baud, Metrics: mx})}
+}
 
 // observe follows the loop's notes; it runs on the loop.
 func (d *demo) observe(n fsm.Note) {
+	d.dash.Observe(n)
 	switch n.Kind {
 	case fsm.NoteResponseDone:
 		d.requests++
@@ -45,9 +48,7 @@ func (d *demo) observe(n fsm.Note) {
 // routes returns the demo's routes; metrics serves /metrics.
 func (d *demo) routes(metrics handlers.Handler) *handlers.Router {
 	rt := handlers.NewRouter()
-	page, _ := fs.Sub(staticFiles, "static") // the embedded tree has it
-	// The page with an ETag (a reload costs a 304) and gzip when asked.
-	rt.Handle("GET /{$}", handlers.FileServer(page, handlers.StaticOptions{CacheControl: "no-cache"}))
+	d.dash.Mount(rt, "/") // the page at /, its event stream at /events
 	rt.HandleFunc("GET /hello", func(w *handlers.ResponseWriter, r *handlers.Request) {
 		w.AddHeader("Content-Type", "text/plain; charset=utf-8")
 		w.WriteString("Hello from espgate!\n")

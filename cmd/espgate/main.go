@@ -257,7 +257,7 @@ func build(f *serveFlags, stdout, stderr io.Writer) (*gateway, int, error) {
 		observe func(fsm.Note)
 	)
 	if f.upstream == "" {
-		app := newDemo(time.Now())
+		app := newDemo(time.Now(), f.baud, mx)
 		routes, observe = app.routes(metricsHandler), app.observe
 	} else {
 		// The app owns every path but espgate's own /metrics.

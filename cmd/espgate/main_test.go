@@ -91,13 +91,27 @@ func fetch(t *testing.T, c *http.Client, url string) (int, string) {
 func TestDemoPages(t *testing.T) {
 	_, url := startGateway(t)
 	c := &http.Client{Timeout: 10 * time.Second}
-	if code, body := fetch(t, c, url+"/"); code != 200 || !strings.Contains(body, "<h1>espgate</h1>") {
+	if code, body := fetch(t, c, url+"/"); code != 200 || !strings.Contains(body, "<title>espgate dashboard</title>") {
 		t.Fatalf("index: %d %q", code, body)
+	}
+	// The dashboard's live snapshots.
+	resp, err := c.Get(url + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	for err == nil && !strings.HasPrefix(line, "data: ") {
+		line, err = br.ReadString('\n')
+	}
+	resp.Body.Close()
+	if err != nil || !strings.Contains(line, `"modem":"serving"`) || !strings.Contains(line, `"cap":11520`) {
+		t.Fatalf("events: %q %v", line, err)
 	}
 	if code, body := fetch(t, c, url+"/api/status"); code != 200 || !strings.Contains(body, `"state":"serving"`) {
 		t.Fatalf("status: %d %q", code, body)
 	}
-	resp, err := c.Post(url+"/echo", "text/plain", strings.NewReader("ping"))
+	resp, err = c.Post(url+"/echo", "text/plain", strings.NewReader("ping"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +315,7 @@ func TestUpstreamFlag(t *testing.T) {
 	defer up.Close()
 	_, url := startGateway(t, "--upstream", up.URL, "--upstream-timeout", "5s")
 	c := &http.Client{Timeout: 10 * time.Second}
-	for _, path := range []string{"/", "/hello", "/api/status?x=1"} {
+	for _, path := range []string{"/", "/events", "/hello", "/api/status?x=1"} {
 		if code, body := fetch(t, c, url+path); code != 200 || body != "app: GET "+path+"  via 1.1 espgate" {
 			t.Fatalf("GET %s: %d %q", path, code, body)
 		}
