@@ -70,8 +70,11 @@ type line struct {
 	backlog int   // queued bytes not yet transmitted
 	queued  int64 // bytes ever queued
 	qwake   chan struct{}
-	sent    atomic.Int64  // bytes ever transmitted
-	drained chan struct{} // to the chip: the backlog fell below txRing
+	sent    atomic.Int64 // bytes ever transmitted
+	// delivering is set while a piece is being handed to the host and
+	// not yet counted in sent.
+	delivering atomic.Bool
+	drained    chan struct{} // to the chip: the backlog fell below txRing
 
 	// host -> modem; wtok serializes writers and guards rxFree.
 	wtok   chan struct{}
@@ -293,10 +296,13 @@ func (l *line) txLoop(t transport) {
 		if last {
 			l.applyRates()
 		}
+		l.delivering.Store(true)
 		if err := t.deliver(b); err != nil {
+			l.delivering.Store(false)
 			return
 		}
 		l.sent.Add(int64(n))
+		l.delivering.Store(false)
 		l.m.stats.update(func(s *Stats) {
 			s.BytesToHost += int64(n)
 			if garbled {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -145,6 +146,11 @@ func (p *ptyTransport) deliver(b []byte) error {
 // known estimates how many modem bytes the host has read: those sent
 // minus those still waiting in the slave's input queue.
 func (p *ptyTransport) known() int64 {
+	// A piece written to the master but not yet counted may already have
+	// been read: wait (briefly, bounded) for the count to catch up.
+	for i := 0; i < 10000 && p.m.line.delivering.Load(); i++ {
+		runtime.Gosched()
+	}
 	sent := p.m.line.sent.Load()
 	inq, err := unix.IoctlGetInt(p.slaveFd, unix.TIOCINQ)
 	if err != nil {
