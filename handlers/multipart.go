@@ -246,6 +246,10 @@ func (m *MultipartReader) Next() (*Part, error) {
 	} else {
 		end = m.delimiter(cs, false)
 		for end >= 0 && !m.boundaryLineOK(end) {
+			if m.paddedBoundary(end) {
+				m.fail(ErrBadBoundaryLine)
+				return nil, m.err
+			}
 			end = m.delimiter(end, false)
 		}
 	}
@@ -287,6 +291,14 @@ func (m *MultipartReader) boundaryLineOK(end int) bool {
 		i++
 	}
 	return i < len(rest) && (rest[i] == '\r' || rest[i] == '\n')
+}
+
+// paddedBoundary reports whether the boundary ending at end is followed by
+// a space or tab but not by a line end after them: transport padding with
+// something after it. That is neither a delimiter nor content anyone meant
+// (mime/multipart ends the part there and then fails), so it is refused.
+func (m *MultipartReader) paddedBoundary(end int) bool {
+	return end < len(m.body) && (m.body[end] == ' ' || m.body[end] == '\t') && !m.boundaryLineOK(end)
 }
 
 // parseHeader checks the header block's lines and reads Content-Disposition

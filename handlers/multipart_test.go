@@ -280,3 +280,14 @@ func multipartBoundaryOf(body string) string {
 	}
 	return "B"
 }
+
+// A boundary line with transport padding and then something else is
+// refused, not read as content: mime/multipart would end the part there.
+func TestMultipartPaddedBoundaryRefused(t *testing.T) {
+	r := post(t, "/", "multipart/form-data; boundary=B", []byte("--B\r\nContent-Disposition: form-data; name=x\r\n\r\n1\r\n--B x\r\n--B--"))
+	_, err := readParts(t, r, MultipartLimits{})
+	var se *StatusError
+	if !errors.As(err, &se) || se.Code != 400 {
+		t.Fatalf("got %v, want a 400 StatusError", err)
+	}
+}
