@@ -37,15 +37,17 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startGateway runs the binary's gateway on the emulator and returns its URL.
-func startGateway(t *testing.T, args ...string) (*gateway, string) {
+// runGateway runs the binary's gateway on the emulator with args (after
+// a loopback listener, an unpaced line and warn-level logs) until the test
+// ends, then checks the emulator saw no protocol violation.
+func runGateway(t *testing.T, args ...string) (g *gateway, stdout, stderr *syncBuffer) {
 	t.Helper()
-	var stdout, stderr syncBuffer
-	f, err := parseServe(append([]string{"--listen", "127.0.0.1:0", "--unpaced", "--log-level", "warn"}, args...), &stderr)
+	stdout, stderr = new(syncBuffer), new(syncBuffer)
+	f, err := parseServe(append([]string{"--listen", "127.0.0.1:0", "--unpaced", "--log-level", "warn"}, args...), stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, _, err := build(f, &stdout, &stderr)
+	g, _, err = build(f, stdout, stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +64,13 @@ func startGateway(t *testing.T, args ...string) (*gateway, string) {
 			t.Errorf("host protocol violation: %v", v)
 		}
 	})
+	return g, stdout, stderr
+}
+
+// startGateway runs the binary's gateway on the emulator and returns its URL.
+func startGateway(t *testing.T, args ...string) (*gateway, string) {
+	t.Helper()
+	g, stdout, stderr := runGateway(t, args...)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, after, ok := strings.Cut(stdout.String(), "espgate: serving "); ok {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,29 +12,7 @@ import (
 // --setup-ap on the emulator: the binary says how to reach the set-up
 // page, the page joins the emulator's network, and the demo comes back.
 func TestSetupFlag(t *testing.T) {
-	var stdout, stderr syncBuffer
-	f, err := parseServe([]string{"--listen", "127.0.0.1:0", "--unpaced", "--log-level", "warn",
-		"--setup-ap", "espgate-try", "--setup-password", "try-it-out", "--mdns", "espgate"}, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, _, err := build(f, &stdout, &stderr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- g.run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("run: %v", err)
-		}
-		g.close()
-		for _, v := range g.srv.EmulatorModem().Violations() {
-			t.Errorf("host protocol violation: %v", v)
-		}
-	})
+	_, stdout, stderr := runGateway(t, "--setup-ap", "espgate-try", "--setup-password", "try-it-out", "--mdns", "espgate")
 	var page string
 	for deadline := time.Now().Add(10 * time.Second); page == ""; {
 		if _, after, ok := strings.Cut(stdout.String(), `set-up mode: join the Wi-Fi network "espgate-try" and open `); ok {
