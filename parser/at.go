@@ -114,10 +114,9 @@ func (s *ATScanner) Reset() {
 // InPayload reports whether the scanner is inside a counted payload.
 func (s *ATScanner) InPayload() bool { return s.state == statePayload }
 
-var (
-	prefixIPD      = []byte("+IPD,")
-	prefixRecvData = []byte("+CIPRECVDATA")
-)
+// atSpecial marks the bytes that can end a line or a payload header, or
+// restart a line: everything else is copied into the line as it comes.
+var atSpecial = [256]bool{'\n': true, ',': true, ':': true, '"': true}
 
 // Scan consumes a prefix of p and returns how many bytes it consumed and at
 // most one event. Call it until p is used up:
@@ -137,111 +136,144 @@ func (s *ATScanner) Scan(p []byte) (int, ATEvent) {
 		}
 		return k, ev
 	}
-	for i := 0; i < len(p); i++ {
-		b := p[i]
+	i := 0
+	for i < len(p) {
 		if s.state == stateDiscard {
-			if b == '\n' {
-				s.state = stateLine
+			j := bytes.IndexByte(p[i:], '\n')
+			if j < 0 {
+				return len(p), ATEvent{Kind: ATNone}
 			}
+			s.state = stateLine
+			i += j + 1
 			continue
 		}
 		if s.n == 0 {
+			b := p[i]
 			if s.swallowSP {
 				s.swallowSP = false
 				if b == ' ' {
+					i++
 					continue
 				}
 			}
 			switch b {
 			case '\r', '\n':
+				i++
 				continue
 			case '>':
 				s.swallowSP = true
 				return i + 1, ATEvent{Kind: ATPrompt, Link: -1}
 			}
 		}
+		// Copy the run of ordinary bytes; only a special byte can end the
+		// line or a header.
+		j := i
+		for j < len(p) && !atSpecial[p[j]] {
+			j++
+		}
+		if room := len(s.line) - s.n; j-i > room {
+			copy(s.line[s.n:], p[i:i+room])
+			return i + room + 1, s.overflow()
+		}
+		s.n += copy(s.line[s.n:], p[i:j])
+		if j == len(p) {
+			break
+		}
+		b := p[j]
+		i = j + 1
 		if b == '\n' {
 			ev := s.classifyLine(trimCR(s.line[:s.n]))
 			s.n = 0
 			s.quoted = false
-			return i + 1, ev
+			return i, ev
 		}
 		if s.n == len(s.line) {
-			s.state = stateDiscard
-			s.n = 0
-			s.quoted = false
-			return i + 1, ATEvent{Kind: ATLine, Link: -1, Data: s.line[:], Truncated: true}
+			return i, s.overflow()
 		}
 		s.line[s.n] = b
 		s.n++
-		if ev, ok := s.header(b); ok {
-			return i + 1, ev
+		if b == ',' && s.n > 5 && string(s.line[s.n-5:s.n]) == "+IPD," {
+			// "+IPD," after garbage without a line end: a frame starts.
+			copy(s.line[:], "+IPD,")
+			s.n = 5
+			s.quoted = false
+			continue
+		}
+		if s.n < 6 || s.line[0] != '+' {
+			continue // not a payload header
+		}
+		switch {
+		case string(s.line[:5]) == "+IPD,":
+			if b == '"' {
+				s.quoted = !s.quoted
+			} else if b == ':' && !s.quoted {
+				return i, s.ipdHeader()
+			}
+		case s.n > 12 && string(s.line[:12]) == "+CIPRECVDATA":
+			if ev, ok := s.recvDataHeader(b); ok {
+				return i, ev
+			}
 		}
 	}
 	return len(p), ATEvent{Kind: ATNone}
 }
 
-// header watches the line for the end of a counted-payload header: the ':'
-// of +IPD (outside the quoted address), the ':' of 1.x +CIPRECVDATA and the
-// ',' (or the address's last ',') of 2.x +CIPRECVDATA. It also restarts the
-// line at an "+IPD," that follows garbage without a line end.
-func (s *ATScanner) header(b byte) (ATEvent, bool) {
-	line := s.line[:s.n]
-	if b == ',' && s.n > len(prefixIPD) && bytes.HasSuffix(line, prefixIPD) {
-		copy(s.line[:], prefixIPD)
-		s.n = len(prefixIPD)
-		s.quoted = false
-		return ATEvent{}, false
+// overflow ends a line that outgrew the scratch buffer: its start is
+// reported, the rest is dropped up to the next line end.
+func (s *ATScanner) overflow() ATEvent {
+	s.state = stateDiscard
+	s.n = 0
+	s.quoted = false
+	return ATEvent{Kind: ATLine, Link: -1, Data: s.line[:], Truncated: true}
+}
+
+// ipdHeader ends an +IPD header at its ':' (outside the quoted address).
+func (s *ATScanner) ipdHeader() ATEvent {
+	ev, ok := parseIPD(s.line[5 : s.n-1])
+	if !ok || ev.Len > maxPayload {
+		return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}
 	}
-	switch {
-	case bytes.HasPrefix(line, prefixIPD):
-		if b == '"' {
-			s.quoted = !s.quoted
-		}
-		if b != ':' || s.quoted {
+	return s.startPayload(ev)
+}
+
+// recvDataHeader runs after a special byte b joined a +CIPRECVDATA line.
+// It watches for the header's end: the ':' of 1.x, the ',' (or the
+// address's last ',') of 2.x.
+func (s *ATScanner) recvDataHeader(b byte) (ATEvent, bool) {
+	rest := s.line[12:s.n]
+	switch rest[0] {
+	case ',': // 1.x: +CIPRECVDATA,<len>:
+		if b != ':' {
 			return ATEvent{}, false
 		}
-		ev, ok := parseIPD(line[len(prefixIPD) : len(line)-1])
-		if !ok || ev.Len > maxPayload {
+		n, ok := atoi(rest[1 : len(rest)-1])
+		if !ok || n > maxPayload {
 			return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
 		}
-		return s.startPayload(ev), true
-	case bytes.HasPrefix(line, prefixRecvData) && s.n > len(prefixRecvData):
-		rest := line[len(prefixRecvData):]
-		switch rest[0] {
-		case ',': // 1.x: +CIPRECVDATA,<len>:
-			if b != ':' {
-				return ATEvent{}, false
-			}
-			n, ok := atoi(rest[1 : len(rest)-1])
+		return s.startPayload(ATEvent{Kind: ATRecvData, Link: -1, Len: n}), true
+	case ':': // 2.x: +CIPRECVDATA:<len>,  or  +CIPRECVDATA:<len>,"<ip>",<port>,
+		if b != ',' {
+			return ATEvent{}, false
+		}
+		fields := rest[1 : len(rest)-1]
+		if !s.RecvDataInfo {
+			n, ok := atoi(fields)
 			if !ok || n > maxPayload {
 				return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
 			}
 			return s.startPayload(ATEvent{Kind: ATRecvData, Link: -1, Len: n}), true
-		case ':': // 2.x: +CIPRECVDATA:<len>,  or  +CIPRECVDATA:<len>,"<ip>",<port>,
-			if b != ',' {
-				return ATEvent{}, false
-			}
-			fields := rest[1 : len(rest)-1]
-			if !s.RecvDataInfo {
-				n, ok := atoi(fields)
-				if !ok || n > maxPayload {
-					return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
-				}
-				return s.startPayload(ATEvent{Kind: ATRecvData, Link: -1, Len: n}), true
-			}
-			if bytes.Count(fields, []byte{','}) < 2 {
-				return ATEvent{}, false
-			}
-			lenF, rest2, _ := bytes.Cut(fields, []byte{','})
-			ipF, portF, _ := bytes.Cut(rest2, []byte{','})
-			n, ok1 := atoi(lenF)
-			port, ok2 := atoi(portF)
-			if !ok1 || !ok2 || n > maxPayload {
-				return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
-			}
-			return s.startPayload(ATEvent{Kind: ATRecvData, Link: -1, Len: n, IP: unquote(ipF), Port: port}), true
 		}
+		if bytes.Count(fields, []byte{','}) < 2 {
+			return ATEvent{}, false
+		}
+		lenF, rest2, _ := bytes.Cut(fields, []byte{','})
+		ipF, portF, _ := bytes.Cut(rest2, []byte{','})
+		n, ok1 := atoi(lenF)
+		port, ok2 := atoi(portF)
+		if !ok1 || !ok2 || n > maxPayload {
+			return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
+		}
+		return s.startPayload(ATEvent{Kind: ATRecvData, Link: -1, Len: n, IP: unquote(ipF), Port: port}), true
 	}
 	return ATEvent{}, false
 }
@@ -330,63 +362,77 @@ func splitFields(f []byte, parts [][]byte) int {
 }
 
 func (s *ATScanner) classifyLine(l []byte) ATEvent {
-	ev := ATEvent{Link: -1}
-	switch string(l) { // the compiler does not allocate for this conversion
-	case "":
+	if len(l) == 0 {
 		return ATEvent{Kind: ATNone}
-	case "OK":
-		ev.Kind = ATOK
-	case "ERROR":
-		ev.Kind = ATError
-	case "FAIL":
-		ev.Kind = ATFail
-	case "SEND OK":
-		ev.Kind = ATSendOK
-	case "SEND FAIL":
-		ev.Kind = ATSendFail
-	case "SEND Canceled":
-		ev.Kind = ATSendCanceled
-	case "busy p...":
-		ev.Kind = ATBusyP
-	case "busy s...":
-		ev.Kind = ATBusyS
-	case "ready":
-		ev.Kind = ATReady
-	case "WIFI CONNECTED":
-		ev.Kind = ATWifiConnected
-	case "WIFI GOT IP":
-		ev.Kind = ATWifiGotIP
-	case "WIFI DISCONNECT":
-		ev.Kind = ATWifiDisconnect
-	case "UNLINK":
-		ev.Kind = ATUnlink
-	case "link is not valid":
-		ev.Kind = ATLinkInvalid
-	default:
-		return classifyOther(l)
 	}
-	return ev
+	k := ATLine
+	switch l[0] { // the compiler does not allocate for these conversions
+	case 'O':
+		if string(l) == "OK" {
+			k = ATOK
+		}
+	case 'E':
+		if string(l) == "ERROR" {
+			k = ATError
+		}
+	case 'F':
+		if string(l) == "FAIL" {
+			k = ATFail
+		}
+	case 'S':
+		switch string(l) {
+		case "SEND OK":
+			k = ATSendOK
+		case "SEND FAIL":
+			k = ATSendFail
+		case "SEND Canceled":
+			k = ATSendCanceled
+		}
+	case 'b':
+		switch string(l) {
+		case "busy p...":
+			k = ATBusyP
+		case "busy s...":
+			k = ATBusyS
+		}
+	case 'r':
+		if string(l) == "ready" {
+			k = ATReady
+		}
+	case 'W':
+		switch string(l) {
+		case "WIFI CONNECTED":
+			k = ATWifiConnected
+		case "WIFI GOT IP":
+			k = ATWifiGotIP
+		case "WIFI DISCONNECT":
+			k = ATWifiDisconnect
+		}
+	case 'U':
+		if string(l) == "UNLINK" {
+			k = ATUnlink
+		}
+	case 'l':
+		if string(l) == "link is not valid" {
+			k = ATLinkInvalid
+		}
+	}
+	if k != ATLine {
+		return ATEvent{Kind: k, Link: -1}
+	}
+	return classifyOther(l)
 }
 
-var (
-	suffixConnect     = []byte(",CONNECT")
-	suffixClosed      = []byte(",CLOSED")
-	suffixConnectFail = []byte(",CONNECT FAIL")
-	prefixRecv        = []byte("Recv ")
-	suffixBytes       = []byte(" bytes")
-	prefixLinkConn    = []byte("+LINK_CONN:")
-)
-
 func classifyOther(l []byte) ATEvent {
-	ev := ATEvent{Kind: ATLine, Link: -1, Data: l}
 	switch {
-	case len(l) > len(prefixRecv)+len(suffixBytes) && bytes.HasPrefix(l, prefixRecv) && bytes.HasSuffix(l, suffixBytes):
-		if n, ok := atoi(l[len(prefixRecv) : len(l)-len(suffixBytes)]); ok {
+	case l[0] == 'R' && len(l) > len("Recv  bytes") && string(l[:5]) == "Recv " && string(l[len(l)-6:]) == " bytes":
+		if n, ok := atoi(l[5 : len(l)-6]); ok {
 			return ATEvent{Kind: ATRecv, Link: -1, Len: n}
 		}
-	case bytes.HasPrefix(l, prefixIPD): // passive notification: +IPD,<id>,<len>
+	case l[0] != '+':
+	case bytes.HasPrefix(l, []byte("+IPD,")): // passive notification: +IPD,<id>,<len>
 		var parts [2][]byte
-		switch splitFields(l[len(prefixIPD):], parts[:]) {
+		switch splitFields(l[len("+IPD,"):], parts[:]) {
 		case 1:
 			if n, ok := atoi(parts[0]); ok {
 				return ATEvent{Kind: ATIPDNotify, Link: -1, Len: n}
@@ -398,31 +444,30 @@ func classifyOther(l []byte) ATEvent {
 				return ATEvent{Kind: ATIPDNotify, Link: id, Len: n}
 			}
 		}
-	case bytes.HasPrefix(l, prefixLinkConn):
-		if e, ok := parseLinkConn(l[len(prefixLinkConn):]); ok {
+	case bytes.HasPrefix(l, []byte("+LINK_CONN:")):
+		if e, ok := parseLinkConn(l[len("+LINK_CONN:"):]); ok {
 			return e
 		}
 	}
 	// Link events, whole or glued to the end of other bytes (an echo or
-	// garbage that lacked its line end).
-	for _, m := range [...]struct {
-		suffix []byte
-		kind   ATKind
-	}{{suffixConnect, ATConnect}, {suffixClosed, ATClosed}, {suffixConnectFail, ATConnectFail}} {
-		if !bytes.HasSuffix(l, m.suffix) {
-			continue
-		}
-		head := l[:len(l)-len(m.suffix)]
-		if len(head) == 0 {
-			break
-		}
-		d := head[len(head)-1]
-		if d < '0' || d > '9' || (len(head) > 1 && head[len(head)-2] >= '0' && head[len(head)-2] <= '9') {
-			break
-		}
-		return ATEvent{Kind: m.kind, Link: int(d - '0')}
+	// garbage that lacked its line end): "<digit>,CONNECT" and the like.
+	var suffix string
+	var kind ATKind
+	switch l[len(l)-1] {
+	case 'T':
+		suffix, kind = ",CONNECT", ATConnect
+	case 'D':
+		suffix, kind = ",CLOSED", ATClosed
+	case 'L':
+		suffix, kind = ",CONNECT FAIL", ATConnectFail
 	}
-	return ev
+	if h := len(l) - len(suffix); suffix != "" && h > 0 && string(l[h:]) == suffix {
+		d := l[h-1]
+		if d >= '0' && d <= '9' && (h == 1 || l[h-2] < '0' || l[h-2] > '9') {
+			return ATEvent{Kind: kind, Link: int(d - '0')}
+		}
+	}
+	return ATEvent{Kind: ATLine, Link: -1, Data: l}
 }
 
 // parseLinkConn parses "<status>,<id>,"TCP",<c/s>,"<ip>",<rport>,<lport>".
