@@ -326,9 +326,9 @@ func (m *Machine) queueOut(b []byte) {
 // Input hands the machine bytes read from the modem. The machine keeps no
 // reference to p after it returns.
 func (m *Machine) Input(now time.Time, p []byte) {
+	var ev parser.ATEvent
 	for len(p) > 0 {
-		n, ev := m.sc.Scan(p)
-		p = p[n:]
+		p = p[m.sc.Next(p, &ev):]
 		if ev.Kind != parser.ATNone {
 			m.event(now, &ev)
 		}

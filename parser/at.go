@@ -127,21 +127,30 @@ var atSpecial = [256]bool{'\n': true, ',': true, ':': true, '"': true}
 //		handle(ev)
 //	}
 func (s *ATScanner) Scan(p []byte) (int, ATEvent) {
+	var ev ATEvent
+	n := s.Next(p, &ev)
+	return n, ev
+}
+
+// Next is Scan writing the event to *ev (overwritten whole) instead of
+// returning it, which saves copying the event on busy paths.
+func (s *ATScanner) Next(p []byte, ev *ATEvent) int {
 	if s.state == statePayload {
 		k := min(s.remaining, len(p))
 		s.remaining -= k
-		ev := ATEvent{Kind: ATData, Link: s.link, Data: p[:k], Last: s.remaining == 0}
+		*ev = ATEvent{Kind: ATData, Link: s.link, Data: p[:k], Last: s.remaining == 0}
 		if s.remaining == 0 {
 			s.state = stateLine
 		}
-		return k, ev
+		return k
 	}
 	i := 0
 	for i < len(p) {
 		if s.state == stateDiscard {
 			j := bytes.IndexByte(p[i:], '\n')
 			if j < 0 {
-				return len(p), ATEvent{Kind: ATNone}
+				*ev = ATEvent{Kind: ATNone}
+				return len(p)
 			}
 			s.state = stateLine
 			i += j + 1
@@ -162,7 +171,8 @@ func (s *ATScanner) Scan(p []byte) (int, ATEvent) {
 				continue
 			case '>':
 				s.swallowSP = true
-				return i + 1, ATEvent{Kind: ATPrompt, Link: -1}
+				*ev = ATEvent{Kind: ATPrompt, Link: -1}
+				return i + 1
 			}
 		}
 		// Copy the run of ordinary bytes; only a special byte can end the
@@ -173,7 +183,8 @@ func (s *ATScanner) Scan(p []byte) (int, ATEvent) {
 		}
 		if room := len(s.line) - s.n; j-i > room {
 			copy(s.line[s.n:], p[i:i+room])
-			return i + room + 1, s.overflow()
+			*ev = s.overflow()
+			return i + room + 1
 		}
 		s.n += copy(s.line[s.n:], p[i:j])
 		if j == len(p) {
@@ -182,13 +193,14 @@ func (s *ATScanner) Scan(p []byte) (int, ATEvent) {
 		b := p[j]
 		i = j + 1
 		if b == '\n' {
-			ev := s.classifyLine(trimCR(s.line[:s.n]))
+			*ev = s.classifyLine(trimCR(s.line[:s.n]))
 			s.n = 0
 			s.quoted = false
-			return i, ev
+			return i
 		}
 		if s.n == len(s.line) {
-			return i, s.overflow()
+			*ev = s.overflow()
+			return i
 		}
 		s.line[s.n] = b
 		s.n++
@@ -207,15 +219,18 @@ func (s *ATScanner) Scan(p []byte) (int, ATEvent) {
 			if b == '"' {
 				s.quoted = !s.quoted
 			} else if b == ':' && !s.quoted {
-				return i, s.ipdHeader()
+				*ev = s.ipdHeader()
+				return i
 			}
 		case s.n > 12 && string(s.line[:12]) == "+CIPRECVDATA":
-			if ev, ok := s.recvDataHeader(b); ok {
-				return i, ev
+			if e, ok := s.recvDataHeader(b); ok {
+				*ev = e
+				return i
 			}
 		}
 	}
-	return len(p), ATEvent{Kind: ATNone}
+	*ev = ATEvent{Kind: ATNone}
+	return len(p)
 }
 
 // overflow ends a line that outgrew the scratch buffer: its start is
