@@ -99,15 +99,17 @@ type server struct {
 }
 
 // startServer boots a paced emulator at baud with the profile's default
-// timing, runs espgate over its in-process line and waits until it serves.
-func startServer(profile sim.Profile, baud int, h handlers.Handler, trace io.Writer) (*server, error) {
+// timing (precise: sim.Config.PreciseTiming), runs espgate over its
+// in-process line and waits until it serves.
+func startServer(profile sim.Profile, baud int, precise bool, h handlers.Handler, trace io.Writer) (*server, error) {
 	m, err := sim.New(sim.Config{
-		Profile: profile,
-		Listen:  "127.0.0.1:0",
-		Baud:    baud,
-		Joined:  true,
-		Seed:    1,
-		Trace:   trace,
+		Profile:       profile,
+		Listen:        "127.0.0.1:0",
+		Baud:          baud,
+		Joined:        true,
+		Seed:          1,
+		Trace:         trace,
+		PreciseTiming: precise,
 	})
 	if err != nil {
 		return nil, err

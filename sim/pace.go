@@ -123,6 +123,18 @@ func (p PacingStats) Quantile(q float64) time.Duration {
 	return p.Max
 }
 
+// Add returns the waits of p and q together.
+func (p PacingStats) Add(q PacingStats) PacingStats {
+	p.Waits += q.Waits
+	p.Early += q.Early
+	p.Late += q.Late
+	p.Max = max(p.Max, q.Max)
+	for i := range p.Hist {
+		p.Hist[i] += q.Hist[i]
+	}
+	return p
+}
+
 // Sub returns the waits in p that are not in an earlier snapshot q (Max
 // stays p's).
 func (p PacingStats) Sub(q PacingStats) PacingStats {

@@ -32,6 +32,9 @@ func TestPacingStats(t *testing.T) {
 	if d := p.Sub(q); d.Waits != 1 || d.Hist[0] != 1 || d.Late != 3*time.Microsecond || d.Early != 0 {
 		t.Errorf("Sub %+v", d)
 	}
+	if a := q.Add(p.Sub(q)); a != p {
+		t.Errorf("Add: %+v, want %+v", a, p)
+	}
 }
 
 // A precise wait never ends before its deadline, and ends at once when
@@ -127,13 +130,7 @@ func BenchmarkPacingLateness(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			var p PacingStats
 			for b.Loop() {
-				q := lateness(b, c.precise, 50)
-				p.Waits += q.Waits
-				p.Late += q.Late
-				p.Max = max(p.Max, q.Max)
-				for i := range p.Hist {
-					p.Hist[i] += q.Hist[i]
-				}
+				p = p.Add(lateness(b, c.precise, 50))
 			}
 			us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 			b.ReportMetric(us(p.Quantile(0.5)), "p50-µs")
