@@ -174,6 +174,7 @@ func runCombo(p sim.Profile, baud int, precise bool, a *app, st settings, traceP
 		r := f()
 		r.tap = s.tap.take()
 		r.notes = s.notes.take()
+		r.notes.hostClose = r.tap.closes
 		r.pace = s.modem.Stats().Pacing.Sub(pace)
 		c.results = append(c.results, r)
 		if r.err != nil {
@@ -220,7 +221,7 @@ emu+/chunk: the emulator's time per chunk beyond the model (pacing and timer lat
   unsolicited output queued ahead of a prompt or reply).
 redials: connections reset by the modem (no free link) + closed by the server before
   answering, each retried. notes: links the server closed other than after
-  Connection: close, and SEND FAIL results.
+  Connection: close, SEND FAIL results, AT+CIPCLOSE commands (host_close).
 
 `)
 	for _, c := range combos {

@@ -182,6 +182,9 @@ type noteCounts struct {
 	closed   map[fsm.CloseReason]int // links closed, by reason
 	sendFail int                     // SEND FAIL
 	busy     int                     // commands refused with busy
+	// hostClose is the AT+CIPCLOSE commands the server wrote (counted by
+	// the tap, not a note).
+	hostClose int
 }
 
 // noteCounter counts notes; observe runs on the server's loop.
@@ -236,6 +239,9 @@ func (c noteCounts) String() string {
 	}
 	if c.busy > 0 {
 		parts = append(parts, fmt.Sprintf("busy=%d", c.busy))
+	}
+	if c.hostClose > 0 {
+		parts = append(parts, fmt.Sprintf("host_close=%d", c.hostClose))
 	}
 	return strings.Join(parts, " ")
 }
