@@ -193,7 +193,7 @@ func (s *ATScanner) Next(p []byte, ev *ATEvent) int {
 		b := p[j]
 		i = j + 1
 		if b == '\n' {
-			*ev = s.classifyLine(trimCR(s.line[:s.n]))
+			s.classifyLine(trimCR(s.line[:s.n]), ev)
 			s.n = 0
 			s.quoted = false
 			return i
@@ -219,7 +219,7 @@ func (s *ATScanner) Next(p []byte, ev *ATEvent) int {
 			if b == '"' {
 				s.quoted = !s.quoted
 			} else if b == ':' && !s.quoted {
-				*ev = s.ipdHeader()
+				s.ipdHeader(ev)
 				return i
 			}
 		case s.n > 12 && string(s.line[:12]) == "+CIPRECVDATA":
@@ -243,12 +243,12 @@ func (s *ATScanner) overflow() ATEvent {
 }
 
 // ipdHeader ends an +IPD header at its ':' (outside the quoted address).
-func (s *ATScanner) ipdHeader() ATEvent {
-	ev, ok := parseIPD(s.line[5 : s.n-1])
-	if !ok || ev.Len > maxPayload {
-		return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}
+func (s *ATScanner) ipdHeader(ev *ATEvent) {
+	if !parseIPD(s.line[5:s.n-1], ev) || ev.Len > maxPayload {
+		*ev = ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}
+		return
 	}
-	return s.startPayload(ev)
+	s.payloadOf(ev)
 }
 
 // recvDataHeader runs after a special byte b joined a +CIPRECVDATA line.
@@ -302,6 +302,12 @@ func (s *ATScanner) takeLine() []byte {
 }
 
 func (s *ATScanner) startPayload(ev ATEvent) ATEvent {
+	s.payloadOf(&ev)
+	return ev
+}
+
+// payloadOf ends the header of the counted payload ev announces.
+func (s *ATScanner) payloadOf(ev *ATEvent) {
 	s.n = 0
 	s.quoted = false
 	if ev.Len > 0 {
@@ -309,48 +315,47 @@ func (s *ATScanner) startPayload(ev ATEvent) ATEvent {
 		s.remaining = ev.Len
 		s.link = ev.Link
 	}
-	return ev
 }
 
-// parseIPD parses the fields of an active +IPD header: "<id>,<len>",
+// parseIPD parses the fields of an active +IPD header into ev: "<id>,<len>",
 // "<len>" (single link), and either with ",<ip>,<port>" (ip quoted or not).
-func parseIPD(f []byte) (ATEvent, bool) {
-	ev := ATEvent{Kind: ATIPD, Link: -1}
+func parseIPD(f []byte, ev *ATEvent) bool {
+	*ev = ATEvent{Kind: ATIPD, Link: -1}
 	var parts [4][]byte
 	n := splitFields(f, parts[:])
 	var ok bool
 	switch n {
 	case 1:
 		ev.Len, ok = atoi(parts[0])
-		return ev, ok
+		return ok
 	case 2:
 		ev.Link, ok = linkID(parts[0])
 		if !ok {
-			return ev, false
+			return false
 		}
 		ev.Len, ok = atoi(parts[1])
-		return ev, ok
+		return ok
 	case 3: // single link with address: <len>,<ip>,<port>
 		ev.Len, ok = atoi(parts[0])
 		if !ok {
-			return ev, false
+			return false
 		}
 		ev.IP = unquote(parts[1])
 		ev.Port, ok = atoi(parts[2])
-		return ev, ok
+		return ok
 	case 4:
 		ev.Link, ok = linkID(parts[0])
 		if !ok {
-			return ev, false
+			return false
 		}
 		if ev.Len, ok = atoi(parts[1]); !ok {
-			return ev, false
+			return false
 		}
 		ev.IP = unquote(parts[2])
 		ev.Port, ok = atoi(parts[3])
-		return ev, ok
+		return ok
 	}
-	return ev, false
+	return false
 }
 
 // splitFields splits f at commas outside double quotes into parts and
@@ -376,9 +381,10 @@ func splitFields(f []byte, parts [][]byte) int {
 	return n
 }
 
-func (s *ATScanner) classifyLine(l []byte) ATEvent {
+func (s *ATScanner) classifyLine(l []byte, ev *ATEvent) {
 	if len(l) == 0 {
-		return ATEvent{Kind: ATNone}
+		*ev = ATEvent{Kind: ATNone}
+		return
 	}
 	k := ATLine
 	switch l[0] { // the compiler does not allocate for these conversions
@@ -433,16 +439,18 @@ func (s *ATScanner) classifyLine(l []byte) ATEvent {
 		}
 	}
 	if k != ATLine {
-		return ATEvent{Kind: k, Link: -1}
+		*ev = ATEvent{Kind: k, Link: -1}
+		return
 	}
-	return classifyOther(l)
+	classifyOther(l, ev)
 }
 
-func classifyOther(l []byte) ATEvent {
+func classifyOther(l []byte, ev *ATEvent) {
 	switch {
 	case l[0] == 'R' && len(l) > len("Recv  bytes") && string(l[:5]) == "Recv " && string(l[len(l)-6:]) == " bytes":
 		if n, ok := atoi(l[5 : len(l)-6]); ok {
-			return ATEvent{Kind: ATRecv, Link: -1, Len: n}
+			*ev = ATEvent{Kind: ATRecv, Link: -1, Len: n}
+			return
 		}
 	case l[0] != '+':
 	case bytes.HasPrefix(l, []byte("+IPD,")): // passive notification: +IPD,<id>,<len>
@@ -450,18 +458,21 @@ func classifyOther(l []byte) ATEvent {
 		switch splitFields(l[len("+IPD,"):], parts[:]) {
 		case 1:
 			if n, ok := atoi(parts[0]); ok {
-				return ATEvent{Kind: ATIPDNotify, Link: -1, Len: n}
+				*ev = ATEvent{Kind: ATIPDNotify, Link: -1, Len: n}
+				return
 			}
 		case 2:
 			id, ok1 := linkID(parts[0])
 			n, ok2 := atoi(parts[1])
 			if ok1 && ok2 {
-				return ATEvent{Kind: ATIPDNotify, Link: id, Len: n}
+				*ev = ATEvent{Kind: ATIPDNotify, Link: id, Len: n}
+				return
 			}
 		}
 	case bytes.HasPrefix(l, []byte("+LINK_CONN:")):
 		if e, ok := parseLinkConn(l[len("+LINK_CONN:"):]); ok {
-			return e
+			*ev = e
+			return
 		}
 	}
 	// Link events, whole or glued to the end of other bytes (an echo or
@@ -479,10 +490,11 @@ func classifyOther(l []byte) ATEvent {
 	if h := len(l) - len(suffix); suffix != "" && h > 0 && string(l[h:]) == suffix {
 		d := l[h-1]
 		if d >= '0' && d <= '9' && (h == 1 || l[h-2] < '0' || l[h-2] > '9') {
-			return ATEvent{Kind: kind, Link: int(d - '0')}
+			*ev = ATEvent{Kind: kind, Link: int(d - '0')}
+			return
 		}
 	}
-	return ATEvent{Kind: ATLine, Link: -1, Data: l}
+	*ev = ATEvent{Kind: ATLine, Link: -1, Data: l}
 }
 
 // parseLinkConn parses "<status>,<id>,"TCP",<c/s>,"<ip>",<rport>,<lport>".

@@ -109,7 +109,8 @@ func (s *refATScanner) refHeader(b byte) (ATEvent, bool) {
 		if b != ':' || s.quoted {
 			return ATEvent{}, false
 		}
-		ev, ok := parseIPD(line[len(refPrefixIPD) : len(line)-1])
+		var ev ATEvent
+		ok := parseIPD(line[len(refPrefixIPD):len(line)-1], &ev)
 		if !ok || ev.Len > maxPayload {
 			return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
 		}
