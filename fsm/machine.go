@@ -272,14 +272,22 @@ func (m *Machine) Start(now time.Time) {
 
 // PopNote returns the oldest unread note.
 func (m *Machine) PopNote() (Note, bool) {
+	if n := m.NextNote(); n != nil {
+		return *n, true
+	}
+	return Note{}, false
+}
+
+// NextNote is PopNote without the copy: it returns the oldest unread note,
+// or nil. The note stays valid until the next call to NextNote or PopNote.
+func (m *Machine) NextNote() *Note {
 	if m.nhead == len(m.notes) {
 		m.notes = m.notes[:0]
 		m.nhead = 0
-		return Note{}, false
+		return nil
 	}
-	n := m.notes[m.nhead]
 	m.nhead++
-	return n, true
+	return &m.notes[m.nhead-1]
 }
 
 func (m *Machine) note(n Note) { m.notes = append(m.notes, n) }

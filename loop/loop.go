@@ -262,8 +262,8 @@ func (l *Loop) writePump(done <-chan struct{}) {
 func (l *Loop) drain(now time.Time) {
 	seen := false
 	for {
-		n, ok := l.m.PopNote()
-		if !ok {
+		n := l.m.NextNote()
+		if n == nil {
 			break
 		}
 		seen = true
@@ -273,7 +273,7 @@ func (l *Loop) drain(now time.Time) {
 		case fsm.NoteResponseDone:
 			l.release(n.Link, n.Gen, nil)
 			l.endBody(n.Link, n.Gen, errAnsweredEarly)
-			l.logAccess(&n)
+			l.logAccess(n)
 		case fsm.NoteBody:
 			if b := l.bodies[n.Link]; b.p != nil && b.gen == n.Gen {
 				b.p.Write(l.m.TakeBody(n.Link, n.Gen))
@@ -314,10 +314,10 @@ func (l *Loop) drain(now time.Time) {
 			l.cfg.Log.Debug().Int("link", n.Link).Stringer("reason", n.Reason).Msg("link closed")
 		}
 		if l.cfg.Metrics != nil {
-			l.cfg.Metrics.Observe(n, now)
+			l.cfg.Metrics.Observe(*n, now)
 		}
 		if l.cfg.Observe != nil {
-			l.cfg.Observe(n)
+			l.cfg.Observe(*n)
 		}
 	}
 	if seen && l.cfg.Metrics != nil {
