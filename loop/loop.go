@@ -360,12 +360,18 @@ func (l *Loop) serve(now time.Time, link int, gen uint32) {
 		req.BodyStream = p
 	}
 	a := &l.acc[link]
-	a.start(gen, r.Method, r.Path, ip, port, l.cfg.Now())
+	if l.logsAccess() {
+		a.start(gen, r.Method, r.Path, ip, port, l.cfg.Now())
+	} else {
+		a.valid = false
+	}
 	ok := l.call(w, req, func() { l.cfg.Handler.ServeModem(w, req) })
 	if ok && w.IsDetached() {
 		return // answered later through Detached.Respond
 	}
-	a.handled(l.cfg.Now())
+	if a.valid {
+		a.handled(l.cfg.Now())
+	}
 	l.respond(now, link, gen, w, ok)
 }
 
@@ -463,7 +469,9 @@ func (d *detached) Respond(fill func(w *handlers.ResponseWriter)) {
 		w := &l.w[d.link]
 		w.Reset(nil)
 		ok := l.call(w, nil, func() { fill(w) })
-		l.acc[d.link].handled(l.cfg.Now())
+		if a := &l.acc[d.link]; a.valid {
+			a.handled(l.cfg.Now())
+		}
 		l.respond(now, d.link, d.gen, w, ok)
 		l.drain(now)
 	})
