@@ -200,6 +200,9 @@ type sleeper struct {
 func (s *sleeper) until(at time.Time, cancel ...<-chan struct{}) bool {
 	d := time.Until(at)
 	if d <= 0 {
+		if s.stats != nil {
+			s.stats.late(-d)
+		}
 		return true
 	}
 	if s.precise {

@@ -60,8 +60,8 @@ func fineWait(at time.Time, done ...<-chan struct{}) bool {
 // PacingStats is how late the emulator's timed actions came, past their
 // deadlines: bytes released on the line (each piece when its last bit
 // would have crossed it) and the firmware's latencies (prompt, SEND OK,
-// +IPD, command results). Only waits that had a deadline still ahead count
-// for the line; every scheduled firmware event counts.
+// +IPD, command results). Every one counts, also one whose deadline had
+// passed before its wait began.
 type PacingStats struct {
 	Waits int           // timed actions measured
 	Early int           // ... that came before their deadline (a bug if not 0)
