@@ -64,6 +64,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	traceFlag := fs.Bool("trace", false, "write the emulator's line trace of each run to -out")
 	only := fs.String("scenarios", "", "run only these scenarios, comma-separated (default all)")
 	target := fs.Int("target-baud", 0, "start the modem at each of -bauds and have espgate switch the line to this rate")
+	precise := fs.Bool("precise", true, "pace the emulator with sim.Config.PreciseTiming (false: the Go timer alone, ~1 ms late per short wait on Linux)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,7 +107,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	began := time.Now()
-	fmt.Fprintf(stderr, "bench: %s, %d CPUs; large body %d bytes\n", runtime.Version(), runtime.NumCPU(), bigSize)
+	fmt.Fprintf(stderr, "bench: %s, %d CPUs; large body %d bytes; emulator timing: %s\n", runtime.Version(), runtime.NumCPU(), bigSize,
+		map[bool]string{true: "precise", false: "Go timer"}[*precise])
 	// The emulator paces the line and its latencies with timers: how late
 	// they wake on this machine is how far it can fall behind its model.
 	timers := fmt.Sprintf("timer wake-up on this machine (p50 of 50): %v for 100µs, %v for 1ms, %v for 2ms",
@@ -119,7 +121,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			if *traceFlag {
 				tracePath = filepath.Join(*out, fmt.Sprintf("trace-%s-%d.txt", p, b))
 			}
-			c, err := runCombo(p, b, *target, a, st, tracePath, *only, stderr)
+			c, err := runCombo(p, b, *target, *precise, a, st, tracePath, *only, stderr)
 			if err != nil {
 				return fmt.Errorf("%s at %d baud: %w", p, b, err)
 			}
@@ -142,7 +144,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // runCombo brings up the emulator and espgate and runs every scenario.
-func runCombo(p sim.Profile, baud, target int, a *app, st settings, tracePath, only string, log io.Writer) (*combo, error) {
+func runCombo(p sim.Profile, baud, target int, precise bool, a *app, st settings, tracePath, only string, log io.Writer) (*combo, error) {
 	c := &combo{profile: p, baud: baud}
 	var tw io.Writer
 	if tracePath != "" {
@@ -158,7 +160,7 @@ func runCombo(p sim.Profile, baud, target int, a *app, st settings, tracePath, o
 		tw = bw
 	}
 	t0 := time.Now()
-	s, err := startServer(p, baud, target, a, tw)
+	s, err := startServer(p, baud, target, precise, a, tw)
 	if err != nil {
 		return nil, err
 	}
@@ -174,10 +176,13 @@ func runCombo(p sim.Profile, baud, target int, a *app, st settings, tracePath, o
 		s.idle(30 * time.Millisecond)
 		s.tap.take()
 		s.notes.take()
+		pace := s.modem.Stats().Pacing
 		t := time.Now()
 		r := f()
 		r.tap = s.tap.take()
 		r.notes = s.notes.take()
+		r.notes.hostClose = r.tap.closes
+		r.pace = s.modem.Stats().Pacing.Sub(pace)
 		c.results = append(c.results, r)
 		if r.err != nil {
 			fmt.Fprintf(log, "bench: %s %d %s: error: %v\n", p, baud, r.scenario, r.err)
@@ -239,7 +244,7 @@ emu+/chunk: the emulator's time per chunk beyond the model (pacing and timer lat
   unsolicited output queued ahead of a prompt or reply).
 redials: connections reset by the modem (no free link) + closed by the server before
   answering, each retried. notes: links the server closed other than after
-  Connection: close, and SEND FAIL results.
+  Connection: close, SEND FAIL results, AT+CIPCLOSE commands (host_close).
 
 `)
 	for _, c := range combos {
@@ -261,6 +266,14 @@ redials: connections reset by the modem (no free link) + closed by the server be
 		}
 		fmt.Fprintf(w, "espgate reaction, %s %s: reply read -> AT command written p50 %s p99 %s max %s (n=%d); '>' read -> payload written p50 %s p99 %s max %s (n=%d)\n",
 			c.profile, c.label(), us(pct(cmd, 50)), us(pct(cmd, 99)), us(pct(cmd, 100)), len(cmd), us(pct(pay, 50)), us(pct(pay, 99)), us(pct(pay, 100)), len(pay))
+	}
+	for _, c := range combos {
+		var p sim.PacingStats
+		for _, r := range c.results {
+			p = p.Add(r.pace)
+		}
+		fmt.Fprintf(w, "emulator lateness, %s %d: %d timed actions (line pieces, latencies), late p50 <= %s p90 <= %s p99 <= %s, mean %s, max %s\n",
+			c.profile, c.baud, p.Waits, us(p.Quantile(0.5)), us(p.Quantile(0.9)), us(p.Quantile(0.99)), us(p.Mean()), us(p.Max))
 	}
 	for _, c := range combos {
 		if len(c.viols) > 0 {

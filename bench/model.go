@@ -15,7 +15,7 @@ import (
 // it takes the larger of two terms (never their sum) when they can run at
 // the same time. The host is assumed to be infinitely fast, and to issue the
 // same commands as espgate (one AT+CIPSEND per chunk of at most 2048 bytes,
-// and AT+CIPCLOSE where espgate sends it, see closePaths), each only after
+// and no AT+CIPCLOSE when the client closes first, see closePaths), each only after
 // the final reply to the previous one has arrived: a command sent earlier
 // is refused with "busy" (esp-at-protocol.md §7.4).
 //
@@ -55,7 +55,6 @@ const (
 	sendFailLen = len("\r\nSEND FAIL\r\n")
 	connectLen  = len("0,CONNECT\r\n")
 	closedLen   = len("0,CLOSED\r\n")
-	cipcloseLen = len("AT+CIPCLOSE=0\r\n")
 	// closeReplyMin is the shorter of the two replies to AT+CIPCLOSE: with
 	// the link still up, "n,CLOSED\r\n\r\nOK\r\n" (16); after the client's
 	// own close, NonOS "UNLINK\r\n\r\nERROR\r\n" (17), its "n,CLOSED" (10)
@@ -105,10 +104,6 @@ func (m model) data(n int) float64 { return m.wire(m.promptLen()) + m.wire(n) }
 func (m model) completion(n int) float64 {
 	return max(m.tSend(), m.wire(recvLen(n))) + m.wire(sendOKLen)
 }
-
-// closeExchange is the AT+CIPCLOSE line and its execution (its reply is
-// counted apart).
-func (m model) closeExchange() float64 { return m.wire(cipcloseLen) + m.tCommand() }
 
 func (m model) chunkSizes(total int) []int { return chunkSizes(total, m.maxSend) }
 
@@ -180,35 +175,31 @@ func (m model) download(total, ipd int) float64 {
 // is concerned.
 type closePath struct {
 	tail      func(n int) float64 // completion of the last chunk of n bytes
-	hostClose bool                // the host then runs AT+CIPCLOSE
-	reply     int                 // the shortest reply to it
-	closedOut bool                // the link's "n,CLOSED" goes out as unsolicited output
+	closedOut bool                // the link's "n,CLOSED" then goes out as unsolicited output
 }
 
 // closePaths returns how a Connection: close response ends when its send
-// succeeds and when it fails. The client closes as soon as it has read the
-// response; the emulator writes a chunk's data to the client at payload
-// done, before SEND OK, so the client's close can reach the modem before
-// the send has ended, and then the modem prints SEND FAIL at once (§7.3).
+// succeeds and when it fails. espgate lets the client close first (fsm
+// Config.Linger, 1 s) after both, and the load's clients close as soon as
+// they have read the response, so espgate sends no AT+CIPCLOSE (the harness
+// counts any it does send: host_close in the notes). The emulator writes a
+// chunk's data to the client at payload done, before SEND OK, so the
+// client's close can reach the modem before the send has ended, and then
+// the modem prints SEND FAIL at once (§7.3).
 //
-// NonOS, SEND OK (after the ACK delay): espgate closes the link with
-// AT+CIPCLOSE, answered "n,CLOSED" OK, or UNLINK ERROR when the client's
-// "n,CLOSED" went out first. SEND FAIL: "n,CLOSED" then SEND FAIL, no
-// command needed. (It happens only when the client's close overtakes the
-// emulator's record that the write to it finished.)
+// NonOS, SEND OK (after the ACK delay), then the client's "n,CLOSED".
+// SEND FAIL: "n,CLOSED" then SEND FAIL. (It happens only when the client's
+// close overtakes the emulator's record that the write to it finished.)
 //
-// ESP-AT, SEND OK (after the hand-off delay): espgate lingers for the
-// client's close, no command. SEND FAIL: then "n,CLOSED", and espgate
-// closes the link with AT+CIPCLOSE anyway (ERROR, or "n,CLOSED" OK when a
-// new client took the id meanwhile).
+// ESP-AT, SEND OK (after the hand-off delay), then "n,CLOSED". SEND FAIL
+// (the client closed within the hand-off delay): then "n,CLOSED".
 func (m model) closePaths() (ok, fail closePath) {
 	failTail := func(n int) float64 { return m.wire(recvLen(n) + sendFailLen) }
 	if m.profile != sim.ESPAT {
-		return closePath{tail: m.completion, hostClose: true, reply: closeReplyMin},
+		return closePath{tail: m.completion, closedOut: true},
 			closePath{tail: func(n int) float64 { return failTail(n) + m.wire(closedLen) }}
 	}
-	return closePath{tail: m.completion, closedOut: true},
-		closePath{tail: failTail, hostClose: true, reply: len("\r\nERROR\r\n"), closedOut: true}
+	return closePath{tail: m.completion, closedOut: true}, closePath{tail: failTail, closedOut: true}
 }
 
 // sequential is n requests from one client, each sent when the previous
@@ -216,12 +207,9 @@ func (m model) closePaths() (ok, fail closePath) {
 // command line) the modem must print the last SEND OK, and the next +IPD
 // frame can follow only after it (busy meanwhile) and no sooner than
 // Timing.IPD after the request arrived. With Connection: close, fails of
-// the n sends ended in SEND FAIL (counted by the server in the same run);
-// the new link's "n,CONNECT" precedes its frame, and when the host closes
-// the old link its AT+CIPCLOSE runs first: the command line and its
-// execution overlap the frames on the other wire, its reply shares their
-// wire. ("n,CLOSED" of the old link is left out where it may follow the
-// new frame.)
+// the n sends ended in SEND FAIL (counted by the server in the same run),
+// and the new link's "n,CONNECT" precedes its frame. (The old link's
+// "n,CLOSED" is left out: it may follow the new frame.)
 func (m model) sequential(n, fails, total, ipd int, close bool) float64 {
 	r := m.response(total)
 	if !close {
@@ -230,11 +218,7 @@ func (m model) sequential(n, fails, total, ipd int, close bool) float64 {
 	}
 	last := m.chunkSizes(total)[r.chunks-1]
 	gap := func(p closePath) float64 {
-		tail := p.tail(last)
-		if p.hostClose {
-			return max(tail+m.wire(connectLen+ipd+p.reply), tail+m.closeExchange()+m.wire(p.reply), m.tIPD()+m.wire(ipd))
-		}
-		return max(tail+m.wire(connectLen+ipd), m.tIPD()+m.wire(ipd))
+		return max(p.tail(last)+m.wire(connectLen+ipd), m.tIPD()+m.wire(ipd))
 	}
 	ok, fail := m.closePaths()
 	gOK, gFail := gap(ok), gap(fail)
@@ -260,10 +244,13 @@ func (m model) sequential(n, fails, total, ipd int, close bool) float64 {
 // least the maximum of the sums). Before the first command, one frame must
 // have crossed. The unsolicited bytes counted: every +IPD frame; with
 // Connection: close every "n,CONNECT", and "n,CLOSED" where it is not part
-// of a reply. With Connection: close, fails sends ended in SEND FAIL; the
-// closes of the last c responses may follow the end and are not counted;
-// each other AT+CIPCLOSE adds its line and execution to the free windows
-// and its reply to the chain.
+// of a send's result, except for the last c responses, whose closes may
+// follow the end. With Connection: close, fails sends ended in SEND FAIL.
+//
+// The modem's five links are not modelled: a client that reconnects while
+// all five are taken (the old links' "n,CLOSED" not yet printed) is reset
+// and dials again (redials in the report); the bound does not charge for
+// that.
 func (m model) concurrent(n, c, fails, total, ipd int, close bool) float64 {
 	r := m.response(total)
 	free := float64(n) * r.announce
@@ -287,13 +274,8 @@ func (m model) concurrent(n, c, fails, total, ipd int, close bool) float64 {
 		tail := pk.p.tail(last)
 		chain += float64(pk.k) * tail
 		maxTail = max(maxTail, tail)
-		counted := float64(max(pk.k-c, 0))
-		if pk.p.hostClose {
-			free += counted * m.closeExchange()
-			chain += counted * m.wire(pk.p.reply)
-		}
 		if pk.p.closedOut {
-			unsolicited += counted * m.wire(closedLen)
+			unsolicited += float64(max(pk.k-c, 0)) * m.wire(closedLen)
 		}
 	}
 	chain -= maxTail

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/espgate/espgate/sim"
 )
 
 // result is one scenario's measurement and its bound.
@@ -18,6 +20,7 @@ type result struct {
 	retries  retries         // connections that ended before their response
 	notes    noteCounts      // what the server reported during the run
 	tap      tapAcc          // the server's and the emulator's time per chunk
+	pace     sim.PacingStats // how late the emulator's timed actions came
 	err      error
 }
 

@@ -99,15 +99,17 @@ type server struct {
 }
 
 // startServer boots a paced emulator at baud with the profile's default
-// timing, runs espgate over its in-process line and waits until it serves.
-func startServer(profile sim.Profile, baud, target int, h handlers.Handler, trace io.Writer) (*server, error) {
+// timing (precise: sim.Config.PreciseTiming), runs espgate over its
+// in-process line and waits until it serves.
+func startServer(profile sim.Profile, baud, target int, precise bool, h handlers.Handler, trace io.Writer) (*server, error) {
 	m, err := sim.New(sim.Config{
-		Profile: profile,
-		Listen:  "127.0.0.1:0",
-		Baud:    baud,
-		Joined:  true,
-		Seed:    1,
-		Trace:   trace,
+		Profile:       profile,
+		Listen:        "127.0.0.1:0",
+		Baud:          baud,
+		Joined:        true,
+		Seed:          1,
+		Trace:         trace,
+		PreciseTiming: precise,
 	})
 	if err != nil {
 		return nil, err
@@ -183,6 +185,9 @@ type noteCounts struct {
 	closed   map[fsm.CloseReason]int // links closed, by reason
 	sendFail int                     // SEND FAIL
 	busy     int                     // commands refused with busy
+	// hostClose is the AT+CIPCLOSE commands the server wrote (counted by
+	// the tap, not a note).
+	hostClose int
 }
 
 // noteCounter counts notes; observe runs on the server's loop.
@@ -237,6 +242,9 @@ func (c noteCounts) String() string {
 	}
 	if c.busy > 0 {
 		parts = append(parts, fmt.Sprintf("busy=%d", c.busy))
+	}
+	if c.hostClose > 0 {
+		parts = append(parts, fmt.Sprintf("host_close=%d", c.hostClose))
 	}
 	return strings.Join(parts, " ")
 }

@@ -41,6 +41,7 @@ const (
 // tapAcc accumulates over one scenario.
 type tapAcc struct {
 	chunks     int
+	closes     int             // AT+CIPCLOSE commands the server wrote
 	hostCmd    []time.Duration // last read -> AT+CIPSEND or AT+CIPCLOSE called
 	hostPay    []time.Duration // prompt read -> payload write called
 	lineExtra  time.Duration   // writes: time beyond their bytes' wire time
@@ -116,6 +117,7 @@ func (t *tap) Write(p []byte) (int, error) {
 		t.acc.lineExtra += extra(done.Sub(call), t.m.wire(n))
 		t.cmdDone, t.state = done, tapPrompt
 	case isClose:
+		t.acc.closes++
 		t.acc.lineExtra += extra(done.Sub(call), t.m.wire(n))
 		t.cmdDone, t.state = done, tapCloseReply
 	}

@@ -304,14 +304,22 @@ func (m *Machine) Start(now time.Time) {
 
 // PopNote returns the oldest unread note.
 func (m *Machine) PopNote() (Note, bool) {
+	if n := m.NextNote(); n != nil {
+		return *n, true
+	}
+	return Note{}, false
+}
+
+// NextNote is PopNote without the copy: it returns the oldest unread note,
+// or nil. The note stays valid until the next call to NextNote or PopNote.
+func (m *Machine) NextNote() *Note {
 	if m.nhead == len(m.notes) {
 		m.notes = m.notes[:0]
 		m.nhead = 0
-		return Note{}, false
+		return nil
 	}
-	n := m.notes[m.nhead]
 	m.nhead++
-	return n, true
+	return &m.notes[m.nhead-1]
 }
 
 func (m *Machine) note(n Note) { m.notes = append(m.notes, n) }
@@ -358,9 +366,10 @@ func (m *Machine) queueOut(b []byte) {
 // Input hands the machine bytes read from the modem. The machine keeps no
 // reference to p after it returns.
 func (m *Machine) Input(now time.Time, p []byte) {
+	var ev parser.ATEvent
 	for len(p) > 0 {
 		inPayload := m.sc.InPayload()
-		n, ev := m.sc.Scan(p)
+		n := m.sc.Next(p, &ev)
 		if !inPayload && ev.Kind != parser.ATData {
 			m.watchNoise(now, p[:n]) // modem_bringup.go
 		}

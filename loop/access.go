@@ -3,6 +3,8 @@ package loop
 import (
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/espgate/espgate/fsm"
 )
 
@@ -33,6 +35,12 @@ func (a *access) start(gen uint32, method, path, ip []byte, port int, now time.T
 	a.port = port
 	a.began = now
 	a.handler = -1
+}
+
+// logsAccess reports whether access-log lines are written (the log at info
+// level or below); otherwise serve skips their bookkeeping and clock reads.
+func (l *Loop) logsAccess() bool {
+	return l.cfg.Log.GetLevel() <= zerolog.InfoLevel && zerolog.GlobalLevel() <= zerolog.InfoLevel
 }
 
 // handled records when the handler produced its answer.

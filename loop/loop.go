@@ -381,8 +381,8 @@ func (l *Loop) writePump(done <-chan struct{}) {
 func (l *Loop) drain(now time.Time) {
 	seen := false
 	for {
-		n, ok := l.m.PopNote()
-		if !ok {
+		n := l.m.NextNote()
+		if n == nil {
 			break
 		}
 		seen = true
@@ -393,7 +393,7 @@ func (l *Loop) drain(now time.Time) {
 			l.closeStream(n.Link, n.Gen)
 			l.release(n.Link, n.Gen, nil)
 			l.endBody(n.Link, n.Gen, errAnsweredEarly)
-			l.logAccess(&n)
+			l.logAccess(n)
 		case fsm.NoteBody:
 			if b := l.bodies[n.Link]; b.p != nil && b.gen == n.Gen {
 				b.p.Write(l.m.TakeBody(n.Link, n.Gen))
@@ -418,7 +418,7 @@ func (l *Loop) drain(now time.Time) {
 		case fsm.NoteModemReset:
 			l.cfg.Log.Warn().Msg("modem reset: in-flight requests failed, bringing it up again")
 		case fsm.NoteBaud:
-			l.setPortBaud(n)
+			l.setPortBaud(*n)
 		case fsm.NoteJoinFailed:
 			ev := l.cfg.Log.Warn().Int("code", n.Status)
 			if n.Dur > 0 {
@@ -428,7 +428,7 @@ func (l *Loop) drain(now time.Time) {
 		case fsm.NoteWifi:
 			l.cfg.Log.Info().Bytes("event", n.Text).Msg("wifi")
 		case fsm.NoteRejoin, fsm.NoteSetup, fsm.NoteJoinResult, fsm.NoteMDNS:
-			l.wifiNote(&n) // wifi.go
+			l.wifiNote(n) // wifi.go
 		case fsm.NoteATFailure:
 			l.cfg.Log.Debug().Stringer("cmd", n.Cmd).Stringer("failure", n.Failure).Int("link", n.Link).Msg("AT failure")
 		case fsm.NoteLinkOpen:
@@ -444,12 +444,12 @@ func (l *Loop) drain(now time.Time) {
 			}
 			l.cfg.Log.Debug().Int("link", n.Link).Stringer("reason", n.Reason).Msg("link closed")
 		}
-		l.traceNote(now, n)
+		l.traceNote(now, *n)
 		if l.cfg.Metrics != nil {
-			l.cfg.Metrics.Observe(n, now)
+			l.cfg.Metrics.Observe(*n, now)
 		}
 		if l.cfg.Observe != nil {
-			l.cfg.Observe(n)
+			l.cfg.Observe(*n)
 		}
 	}
 	if seen && l.cfg.Metrics != nil {
@@ -476,12 +476,18 @@ func (l *Loop) serve(now time.Time, link int, gen uint32) {
 		req.BodyStream = p
 	}
 	a := &l.acc[link]
-	a.start(gen, r.Method, r.Path, ip, port, l.cfg.Now())
+	if l.logsAccess() {
+		a.start(gen, r.Method, r.Path, ip, port, l.cfg.Now())
+	} else {
+		a.valid = false
+	}
 	ok := l.call(w, req, func() { l.cfg.Handler.ServeModem(w, req) })
 	if ok && w.IsDetached() {
 		return // answered later through Detached.Respond
 	}
-	a.handled(l.cfg.Now())
+	if a.valid {
+		a.handled(l.cfg.Now())
+	}
 	l.respond(now, link, gen, w, ok)
 }
 
@@ -626,7 +632,9 @@ func (d *detached) Respond(fill func(w *handlers.ResponseWriter)) {
 		w := &l.w[d.link]
 		w.Resume()
 		ok := l.call(w, nil, func() { fill(w) })
-		l.acc[d.link].handled(l.cfg.Now())
+		if a := &l.acc[d.link]; a.valid {
+			a.handled(l.cfg.Now())
+		}
 		l.respond(now, d.link, d.gen, w, ok)
 		l.drain(now)
 	})

@@ -74,6 +74,10 @@ type Metrics struct {
 
 	// Owned by the loop goroutine.
 	bringupStart time.Time // when the modem last left ModemServing or started; zero while serving
+	// What the links and send queue gauges were last set to (they start
+	// at 0), so that an unchanged count costs no atomic store.
+	lastLinks [fsm.LinkClosing + 1]int
+	lastQueue int
 }
 
 // New returns espgate's collectors registered with reg, every labelled
@@ -320,13 +324,24 @@ func (m *Metrics) SetBaud(baud int) {
 
 // Links records how many links are in each state, indexed by fsm.LinkState.
 func (m *Metrics) Links(counts [fsm.LinkClosing + 1]int) {
-	for s, n := range counts {
-		m.links[s].Set(float64(n))
+	if counts == m.lastLinks {
+		return
 	}
+	for s, n := range counts {
+		if n != m.lastLinks[s] {
+			m.links[s].Set(float64(n))
+		}
+	}
+	m.lastLinks = counts
 }
 
 // SendQueue records how many links have output waiting to be sent.
-func (m *Metrics) SendQueue(n int) { m.sendQueue.Set(float64(n)) }
+func (m *Metrics) SendQueue(n int) {
+	if n != m.lastQueue {
+		m.sendQueue.Set(float64(n))
+		m.lastQueue = n
+	}
+}
 
 // HandlerPanic counts a handler panic.
 func (m *Metrics) HandlerPanic() { m.panics.Inc() }

@@ -251,6 +251,18 @@ func TestObserve(t *testing.T) {
 			`espgate_links{state="closing"}`:   1,
 			`espgate_send_queue_links{}`:       3,
 		}},
+		{"links and queue change back", []step{func(m *Metrics) {
+			m.Links([fsm.LinkClosing + 1]int{fsm.LinkFree: 3, fsm.LinkReceiving: 2})
+			m.SendQueue(2)
+			m.Links([fsm.LinkClosing + 1]int{fsm.LinkFree: 3, fsm.LinkReceiving: 2})
+			m.Links([fsm.LinkClosing + 1]int{fsm.LinkFree: 4, fsm.LinkSending: 1})
+			m.SendQueue(2)
+			m.SendQueue(1)
+		}}, map[string]float64{
+			`espgate_links{state="free"}`:    4,
+			`espgate_links{state="sending"}`: 1,
+			`espgate_send_queue_links{}`:     1,
+		}},
 		{"panics and dropped logs", []step{func(m *Metrics) {
 			m.HandlerPanic()
 			m.LogDropped(4)

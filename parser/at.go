@@ -114,10 +114,9 @@ func (s *ATScanner) Reset() {
 // InPayload reports whether the scanner is inside a counted payload.
 func (s *ATScanner) InPayload() bool { return s.state == statePayload }
 
-var (
-	prefixIPD      = []byte("+IPD,")
-	prefixRecvData = []byte("+CIPRECVDATA")
-)
+// atSpecial marks the bytes that can end a line or a payload header, or
+// restart a line: everything else is copied into the line as it comes.
+var atSpecial = [256]bool{'\n': true, ',': true, ':': true, '"': true}
 
 // Scan consumes a prefix of p and returns how many bytes it consumed and at
 // most one event. Call it until p is used up:
@@ -128,120 +127,168 @@ var (
 //		handle(ev)
 //	}
 func (s *ATScanner) Scan(p []byte) (int, ATEvent) {
+	var ev ATEvent
+	n := s.Next(p, &ev)
+	return n, ev
+}
+
+// Next is Scan writing the event to *ev (overwritten whole) instead of
+// returning it, which saves copying the event on busy paths.
+func (s *ATScanner) Next(p []byte, ev *ATEvent) int {
 	if s.state == statePayload {
 		k := min(s.remaining, len(p))
 		s.remaining -= k
-		ev := ATEvent{Kind: ATData, Link: s.link, Data: p[:k], Last: s.remaining == 0}
+		*ev = ATEvent{Kind: ATData, Link: s.link, Data: p[:k], Last: s.remaining == 0}
 		if s.remaining == 0 {
 			s.state = stateLine
 		}
-		return k, ev
+		return k
 	}
-	for i := 0; i < len(p); i++ {
-		b := p[i]
+	i := 0
+	for i < len(p) {
 		if s.state == stateDiscard {
-			if b == '\n' {
-				s.state = stateLine
+			j := bytes.IndexByte(p[i:], '\n')
+			if j < 0 {
+				*ev = ATEvent{Kind: ATNone}
+				return len(p)
 			}
+			s.state = stateLine
+			i += j + 1
 			continue
 		}
 		if s.n == 0 {
+			b := p[i]
 			if s.swallowSP {
 				s.swallowSP = false
 				if b == ' ' {
+					i++
 					continue
 				}
 			}
 			switch b {
 			case '\r', '\n':
+				i++
 				continue
 			case '>':
 				s.swallowSP = true
-				return i + 1, ATEvent{Kind: ATPrompt, Link: -1}
+				*ev = ATEvent{Kind: ATPrompt, Link: -1}
+				return i + 1
 			}
 		}
+		// Copy the run of ordinary bytes; only a special byte can end the
+		// line or a header.
+		j := i
+		for j < len(p) && !atSpecial[p[j]] {
+			j++
+		}
+		if room := len(s.line) - s.n; j-i > room {
+			copy(s.line[s.n:], p[i:i+room])
+			*ev = s.overflow()
+			return i + room + 1
+		}
+		s.n += copy(s.line[s.n:], p[i:j])
+		if j == len(p) {
+			break
+		}
+		b := p[j]
+		i = j + 1
 		if b == '\n' {
-			ev := s.classifyLine(trimCR(s.line[:s.n]))
+			s.classifyLine(trimCR(s.line[:s.n]), ev)
 			s.n = 0
 			s.quoted = false
-			return i + 1, ev
+			return i
 		}
 		if s.n == len(s.line) {
-			s.state = stateDiscard
-			s.n = 0
-			s.quoted = false
-			return i + 1, ATEvent{Kind: ATLine, Link: -1, Data: s.line[:], Truncated: true}
+			*ev = s.overflow()
+			return i
 		}
 		s.line[s.n] = b
 		s.n++
-		if ev, ok := s.header(b); ok {
-			return i + 1, ev
+		if b == ',' && s.n > 5 && string(s.line[s.n-5:s.n]) == "+IPD," {
+			// "+IPD," after garbage without a line end: a frame starts.
+			copy(s.line[:], "+IPD,")
+			s.n = 5
+			s.quoted = false
+			continue
+		}
+		if s.n < 6 || s.line[0] != '+' {
+			continue // not a payload header
+		}
+		switch {
+		case string(s.line[:5]) == "+IPD,":
+			if b == '"' {
+				s.quoted = !s.quoted
+			} else if b == ':' && !s.quoted {
+				s.ipdHeader(ev)
+				return i
+			}
+		case s.n > 12 && string(s.line[:12]) == "+CIPRECVDATA":
+			if e, ok := s.recvDataHeader(b); ok {
+				*ev = e
+				return i
+			}
 		}
 	}
-	return len(p), ATEvent{Kind: ATNone}
+	*ev = ATEvent{Kind: ATNone}
+	return len(p)
 }
 
-// header watches the line for the end of a counted-payload header: the ':'
-// of +IPD (outside the quoted address), the ':' of 1.x +CIPRECVDATA and the
-// ',' (or the address's last ',') of 2.x +CIPRECVDATA. It also restarts the
-// line at an "+IPD," that follows garbage without a line end.
-func (s *ATScanner) header(b byte) (ATEvent, bool) {
-	line := s.line[:s.n]
-	if b == ',' && s.n > len(prefixIPD) && bytes.HasSuffix(line, prefixIPD) {
-		copy(s.line[:], prefixIPD)
-		s.n = len(prefixIPD)
-		s.quoted = false
-		return ATEvent{}, false
+// overflow ends a line that outgrew the scratch buffer: its start is
+// reported, the rest is dropped up to the next line end.
+func (s *ATScanner) overflow() ATEvent {
+	s.state = stateDiscard
+	s.n = 0
+	s.quoted = false
+	return ATEvent{Kind: ATLine, Link: -1, Data: s.line[:], Truncated: true}
+}
+
+// ipdHeader ends an +IPD header at its ':' (outside the quoted address).
+func (s *ATScanner) ipdHeader(ev *ATEvent) {
+	if !parseIPD(s.line[5:s.n-1], ev) || ev.Len > maxPayload {
+		*ev = ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}
+		return
 	}
-	switch {
-	case bytes.HasPrefix(line, prefixIPD):
-		if b == '"' {
-			s.quoted = !s.quoted
-		}
-		if b != ':' || s.quoted {
+	s.payloadOf(ev)
+}
+
+// recvDataHeader runs after a special byte b joined a +CIPRECVDATA line.
+// It watches for the header's end: the ':' of 1.x, the ',' (or the
+// address's last ',') of 2.x.
+func (s *ATScanner) recvDataHeader(b byte) (ATEvent, bool) {
+	rest := s.line[12:s.n]
+	switch rest[0] {
+	case ',': // 1.x: +CIPRECVDATA,<len>:
+		if b != ':' {
 			return ATEvent{}, false
 		}
-		ev, ok := parseIPD(line[len(prefixIPD) : len(line)-1])
-		if !ok || ev.Len > maxPayload {
+		n, ok := atoi(rest[1 : len(rest)-1])
+		if !ok || n > maxPayload {
 			return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
 		}
-		return s.startPayload(ev), true
-	case bytes.HasPrefix(line, prefixRecvData) && s.n > len(prefixRecvData):
-		rest := line[len(prefixRecvData):]
-		switch rest[0] {
-		case ',': // 1.x: +CIPRECVDATA,<len>:
-			if b != ':' {
-				return ATEvent{}, false
-			}
-			n, ok := atoi(rest[1 : len(rest)-1])
+		return s.startPayload(ATEvent{Kind: ATRecvData, Link: -1, Len: n}), true
+	case ':': // 2.x: +CIPRECVDATA:<len>,  or  +CIPRECVDATA:<len>,"<ip>",<port>,
+		if b != ',' {
+			return ATEvent{}, false
+		}
+		fields := rest[1 : len(rest)-1]
+		if !s.RecvDataInfo {
+			n, ok := atoi(fields)
 			if !ok || n > maxPayload {
 				return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
 			}
 			return s.startPayload(ATEvent{Kind: ATRecvData, Link: -1, Len: n}), true
-		case ':': // 2.x: +CIPRECVDATA:<len>,  or  +CIPRECVDATA:<len>,"<ip>",<port>,
-			if b != ',' {
-				return ATEvent{}, false
-			}
-			fields := rest[1 : len(rest)-1]
-			if !s.RecvDataInfo {
-				n, ok := atoi(fields)
-				if !ok || n > maxPayload {
-					return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
-				}
-				return s.startPayload(ATEvent{Kind: ATRecvData, Link: -1, Len: n}), true
-			}
-			if bytes.Count(fields, []byte{','}) < 2 {
-				return ATEvent{}, false
-			}
-			lenF, rest2, _ := bytes.Cut(fields, []byte{','})
-			ipF, portF, _ := bytes.Cut(rest2, []byte{','})
-			n, ok1 := atoi(lenF)
-			port, ok2 := atoi(portF)
-			if !ok1 || !ok2 || n > maxPayload {
-				return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
-			}
-			return s.startPayload(ATEvent{Kind: ATRecvData, Link: -1, Len: n, IP: unquote(ipF), Port: port}), true
 		}
+		if bytes.Count(fields, []byte{','}) < 2 {
+			return ATEvent{}, false
+		}
+		lenF, rest2, _ := bytes.Cut(fields, []byte{','})
+		ipF, portF, _ := bytes.Cut(rest2, []byte{','})
+		n, ok1 := atoi(lenF)
+		port, ok2 := atoi(portF)
+		if !ok1 || !ok2 || n > maxPayload {
+			return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
+		}
+		return s.startPayload(ATEvent{Kind: ATRecvData, Link: -1, Len: n, IP: unquote(ipF), Port: port}), true
 	}
 	return ATEvent{}, false
 }
@@ -255,6 +302,12 @@ func (s *ATScanner) takeLine() []byte {
 }
 
 func (s *ATScanner) startPayload(ev ATEvent) ATEvent {
+	s.payloadOf(&ev)
+	return ev
+}
+
+// payloadOf ends the header of the counted payload ev announces.
+func (s *ATScanner) payloadOf(ev *ATEvent) {
 	s.n = 0
 	s.quoted = false
 	if ev.Len > 0 {
@@ -262,48 +315,47 @@ func (s *ATScanner) startPayload(ev ATEvent) ATEvent {
 		s.remaining = ev.Len
 		s.link = ev.Link
 	}
-	return ev
 }
 
-// parseIPD parses the fields of an active +IPD header: "<id>,<len>",
+// parseIPD parses the fields of an active +IPD header into ev: "<id>,<len>",
 // "<len>" (single link), and either with ",<ip>,<port>" (ip quoted or not).
-func parseIPD(f []byte) (ATEvent, bool) {
-	ev := ATEvent{Kind: ATIPD, Link: -1}
+func parseIPD(f []byte, ev *ATEvent) bool {
+	*ev = ATEvent{Kind: ATIPD, Link: -1}
 	var parts [4][]byte
 	n := splitFields(f, parts[:])
 	var ok bool
 	switch n {
 	case 1:
 		ev.Len, ok = atoi(parts[0])
-		return ev, ok
+		return ok
 	case 2:
 		ev.Link, ok = linkID(parts[0])
 		if !ok {
-			return ev, false
+			return false
 		}
 		ev.Len, ok = atoi(parts[1])
-		return ev, ok
+		return ok
 	case 3: // single link with address: <len>,<ip>,<port>
 		ev.Len, ok = atoi(parts[0])
 		if !ok {
-			return ev, false
+			return false
 		}
 		ev.IP = unquote(parts[1])
 		ev.Port, ok = atoi(parts[2])
-		return ev, ok
+		return ok
 	case 4:
 		ev.Link, ok = linkID(parts[0])
 		if !ok {
-			return ev, false
+			return false
 		}
 		if ev.Len, ok = atoi(parts[1]); !ok {
-			return ev, false
+			return false
 		}
 		ev.IP = unquote(parts[2])
 		ev.Port, ok = atoi(parts[3])
-		return ev, ok
+		return ok
 	}
-	return ev, false
+	return false
 }
 
 // splitFields splits f at commas outside double quotes into parts and
@@ -329,100 +381,120 @@ func splitFields(f []byte, parts [][]byte) int {
 	return n
 }
 
-func (s *ATScanner) classifyLine(l []byte) ATEvent {
-	ev := ATEvent{Link: -1}
-	switch string(l) { // the compiler does not allocate for this conversion
-	case "":
-		return ATEvent{Kind: ATNone}
-	case "OK":
-		ev.Kind = ATOK
-	case "ERROR":
-		ev.Kind = ATError
-	case "FAIL":
-		ev.Kind = ATFail
-	case "SEND OK":
-		ev.Kind = ATSendOK
-	case "SEND FAIL":
-		ev.Kind = ATSendFail
-	case "SEND Canceled":
-		ev.Kind = ATSendCanceled
-	case "busy p...":
-		ev.Kind = ATBusyP
-	case "busy s...":
-		ev.Kind = ATBusyS
-	case "ready":
-		ev.Kind = ATReady
-	case "WIFI CONNECTED":
-		ev.Kind = ATWifiConnected
-	case "WIFI GOT IP":
-		ev.Kind = ATWifiGotIP
-	case "WIFI DISCONNECT":
-		ev.Kind = ATWifiDisconnect
-	case "UNLINK":
-		ev.Kind = ATUnlink
-	case "link is not valid":
-		ev.Kind = ATLinkInvalid
-	default:
-		return classifyOther(l)
+func (s *ATScanner) classifyLine(l []byte, ev *ATEvent) {
+	if len(l) == 0 {
+		*ev = ATEvent{Kind: ATNone}
+		return
 	}
-	return ev
+	k := ATLine
+	switch l[0] { // the compiler does not allocate for these conversions
+	case 'O':
+		if string(l) == "OK" {
+			k = ATOK
+		}
+	case 'E':
+		if string(l) == "ERROR" {
+			k = ATError
+		}
+	case 'F':
+		if string(l) == "FAIL" {
+			k = ATFail
+		}
+	case 'S':
+		switch string(l) {
+		case "SEND OK":
+			k = ATSendOK
+		case "SEND FAIL":
+			k = ATSendFail
+		case "SEND Canceled":
+			k = ATSendCanceled
+		}
+	case 'b':
+		switch string(l) {
+		case "busy p...":
+			k = ATBusyP
+		case "busy s...":
+			k = ATBusyS
+		}
+	case 'r':
+		if string(l) == "ready" {
+			k = ATReady
+		}
+	case 'W':
+		switch string(l) {
+		case "WIFI CONNECTED":
+			k = ATWifiConnected
+		case "WIFI GOT IP":
+			k = ATWifiGotIP
+		case "WIFI DISCONNECT":
+			k = ATWifiDisconnect
+		}
+	case 'U':
+		if string(l) == "UNLINK" {
+			k = ATUnlink
+		}
+	case 'l':
+		if string(l) == "link is not valid" {
+			k = ATLinkInvalid
+		}
+	}
+	if k != ATLine {
+		*ev = ATEvent{Kind: k, Link: -1}
+		return
+	}
+	classifyOther(l, ev)
 }
 
-var (
-	suffixConnect     = []byte(",CONNECT")
-	suffixClosed      = []byte(",CLOSED")
-	suffixConnectFail = []byte(",CONNECT FAIL")
-	prefixRecv        = []byte("Recv ")
-	suffixBytes       = []byte(" bytes")
-	prefixLinkConn    = []byte("+LINK_CONN:")
-)
-
-func classifyOther(l []byte) ATEvent {
-	ev := ATEvent{Kind: ATLine, Link: -1, Data: l}
+func classifyOther(l []byte, ev *ATEvent) {
 	switch {
-	case len(l) > len(prefixRecv)+len(suffixBytes) && bytes.HasPrefix(l, prefixRecv) && bytes.HasSuffix(l, suffixBytes):
-		if n, ok := atoi(l[len(prefixRecv) : len(l)-len(suffixBytes)]); ok {
-			return ATEvent{Kind: ATRecv, Link: -1, Len: n}
+	case l[0] == 'R' && len(l) > len("Recv  bytes") && string(l[:5]) == "Recv " && string(l[len(l)-6:]) == " bytes":
+		if n, ok := atoi(l[5 : len(l)-6]); ok {
+			*ev = ATEvent{Kind: ATRecv, Link: -1, Len: n}
+			return
 		}
-	case bytes.HasPrefix(l, prefixIPD): // passive notification: +IPD,<id>,<len>
+	case l[0] != '+':
+	case bytes.HasPrefix(l, []byte("+IPD,")): // passive notification: +IPD,<id>,<len>
 		var parts [2][]byte
-		switch splitFields(l[len(prefixIPD):], parts[:]) {
+		switch splitFields(l[len("+IPD,"):], parts[:]) {
 		case 1:
 			if n, ok := atoi(parts[0]); ok {
-				return ATEvent{Kind: ATIPDNotify, Link: -1, Len: n}
+				*ev = ATEvent{Kind: ATIPDNotify, Link: -1, Len: n}
+				return
 			}
 		case 2:
 			id, ok1 := linkID(parts[0])
 			n, ok2 := atoi(parts[1])
 			if ok1 && ok2 {
-				return ATEvent{Kind: ATIPDNotify, Link: id, Len: n}
+				*ev = ATEvent{Kind: ATIPDNotify, Link: id, Len: n}
+				return
 			}
 		}
-	case bytes.HasPrefix(l, prefixLinkConn):
-		if e, ok := parseLinkConn(l[len(prefixLinkConn):]); ok {
-			return e
+	case bytes.HasPrefix(l, []byte("+LINK_CONN:")):
+		if e, ok := parseLinkConn(l[len("+LINK_CONN:"):]); ok {
+			*ev = e
+			return
 		}
 	}
 	// Link events, whole or glued to the end of other bytes (an echo or
-	// garbage that lacked its line end).
-	for _, m := range [...]struct {
-		suffix []byte
-		kind   ATKind
-	}{{suffixConnect, ATConnect}, {suffixClosed, ATClosed}, {suffixConnectFail, ATConnectFail}} {
-		if !bytes.HasSuffix(l, m.suffix) {
-			continue
-		}
-		head := l[:len(l)-len(m.suffix)]
-		if len(head) == 0 {
-			break
-		}
-		d := head[len(head)-1]
-		if d < '0' || d > '9' || (len(head) > 1 && head[len(head)-2] >= '0' && head[len(head)-2] <= '9') {
-			break
-		}
-		return ATEvent{Kind: m.kind, Link: int(d - '0')}
+	// garbage that lacked its line end): "<digit>,CONNECT" and the like.
+	var suffix string
+	var kind ATKind
+	switch l[len(l)-1] {
+	case 'T':
+		suffix, kind = ",CONNECT", ATConnect
+	case 'D':
+		suffix, kind = ",CLOSED", ATClosed
+	case 'L':
+		suffix, kind = ",CONNECT FAIL", ATConnectFail
 	}
-	return ev
+	if h := len(l) - len(suffix); suffix != "" && h > 0 && string(l[h:]) == suffix {
+		d := l[h-1]
+		if d >= '0' && d <= '9' && (h == 1 || l[h-2] < '0' || l[h-2] > '9') {
+			*ev = ATEvent{Kind: kind, Link: int(d - '0')}
+			return
+		}
+	}
+	*ev = ATEvent{Kind: ATLine, Link: -1, Data: l}
 }
 
 // parseLinkConn parses "<status>,<id>,"TCP",<c/s>,"<ip>",<rport>,<lport>".

@@ -200,3 +200,20 @@ func BenchmarkATScanner(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkATScannerNext is BenchmarkATScanner through Next, as the
+// protocol machine calls it.
+func BenchmarkATScannerNext(b *testing.B) {
+	in := []byte("\r\n+IPD,0,78,192.168.1.9,50000:GET /hello HTTP/1.1\r\nHost: 192.168.1.50\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n" +
+		"\r\nOK\r\n> \r\nRecv 2048 bytes\r\n\r\nSEND OK\r\n0,CLOSED\r\n1,CONNECT\r\n")
+	var s ATScanner
+	var ev ATEvent
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		p := in
+		for len(p) > 0 {
+			p = p[s.Next(p, &ev):]
+		}
+	}
+}

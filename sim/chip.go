@@ -215,14 +215,37 @@ func (c *chip) run() {
 	defer c.shutdown()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	precise := c.cfg.PreciseTiming && !c.cfg.Unpaced
+	fine := make(chan struct{}, 1) // a precise wait reached its deadline
+	var fineAt time.Time           // ... the deadline of the last one started
 	for {
 		c.runDue()
 		var tc <-chan time.Time
 		if len(c.events) > 0 {
-			timer.Reset(time.Until(c.events[0].at))
-			tc = timer.C
+			at := c.events[0].at
+			d := time.Until(at)
+			switch {
+			case !precise:
+				timer.Reset(d)
+				tc = timer.C
+			case d > preciseMargin:
+				timer.Reset(d - preciseMargin)
+				tc = timer.C
+			case !at.Equal(fineAt):
+				// The last stretch, off the chip's goroutine so that input
+				// is taken meanwhile.
+				fineAt = at
+				c.m.wg.Add(1)
+				go func() {
+					defer c.m.wg.Done()
+					if fineWait(at, c.m.done) {
+						signal(fine)
+					}
+				}()
+			}
 		}
 		select {
+		case <-fine:
 		case ch := <-c.m.rxCh:
 			c.input(ch)
 		case conn := <-c.m.acceptCh:
@@ -245,6 +268,9 @@ func (c *chip) runDue() {
 		ev := heap.Pop(&c.events).(*event)
 		if ev.epoch != c.epoch {
 			continue
+		}
+		if !c.cfg.Unpaced {
+			c.m.stats.late(time.Since(ev.at))
 		}
 		ev.fn()
 		c.flush()

@@ -43,6 +43,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		password = fs.String("password", DefaultPassword, "password of the emulated access point")
 		joined   = fs.Bool("joined", false, "credentials stored: join the access point after every boot")
 		unpaced  = fs.Bool("unpaced", false, "no line pacing and no modem latencies")
+		precise  = fs.Bool("precise-timing", false, "pace the line and the latencies to tens of µs (costs CPU; default: the Go timer, ~1 ms late on Linux)")
 		verbose  = fs.Bool("v", false, "log clients, faults and violations as they happen")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -69,15 +70,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return bad("--baud %d: want 80..4608000", *baud)
 	}
 	cfg := Config{
-		Profile:  Profile(*profile),
-		Listen:   *listen,
-		Baud:     *baud,
-		Unpaced:  *unpaced,
-		SSID:     *ssid,
-		Password: *password,
-		Joined:   *joined,
-		Faults:   fl,
-		Seed:     *seed,
+		Profile:       Profile(*profile),
+		Listen:        *listen,
+		Baud:          *baud,
+		Unpaced:       *unpaced,
+		PreciseTiming: *precise,
+		SSID:          *ssid,
+		Password:      *password,
+		Joined:        *joined,
+		Faults:        fl,
+		Seed:          *seed,
 	}
 	var logMu sync.Mutex
 	if *verbose {
@@ -108,8 +110,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	started := time.Now()
-	fmt.Fprintf(stdout, "espgate sim: ESP8266 AT firmware emulator, profile %s, %d baud 8N1%s\n",
-		cfg.Profile, cfg.Baud, map[bool]string{true: " (unpaced)", false: ""}[cfg.Unpaced])
+	pacing := ""
+	switch {
+	case cfg.Unpaced:
+		pacing = " (unpaced)"
+	case cfg.PreciseTiming:
+		pacing = " (precise timing)"
+	}
+	fmt.Fprintf(stdout, "espgate sim: ESP8266 AT firmware emulator, profile %s, %d baud 8N1%s\n", cfg.Profile, cfg.Baud, pacing)
 	if *link != "" {
 		fmt.Fprintf(stdout, "serial line: %s (linked at %s)\n", slave, *link)
 	} else {
@@ -143,6 +151,10 @@ func printSummary(w io.Writer, m *Modem, d time.Duration) {
 			parts = append(parts, fmt.Sprintf("%s %d", k, s.Faults[k]))
 		}
 		fmt.Fprintf(w, "  faults injected: %s\n", strings.Join(parts, ", "))
+	}
+	if p := s.Pacing; p.Waits > 0 {
+		fmt.Fprintf(w, "  pacing: %d timed actions, late p50 <= %v, p99 <= %v, mean %v, max %v\n",
+			p.Waits, p.Quantile(0.5), p.Quantile(0.99), p.Mean().Round(time.Microsecond), p.Max.Round(time.Microsecond))
 	}
 	fmt.Fprintf(w, "  violations %d\n", s.Violations)
 	const show = 20

@@ -79,3 +79,33 @@ func TestMainRuns(t *testing.T) {
 		t.Errorf("link left behind: %v", err)
 	}
 }
+
+// --precise-timing paces precisely, and the summary reports the lateness.
+func TestMainPreciseTiming(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "espgate-sim.pty")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"--listen", "127.0.0.1:0", "--pty-link", link, "--baud", "921600", "--precise-timing"}, &out, &errb)
+	}()
+	deadline := time.Now().Add(waitLimit)
+	for !strings.Contains(out.String(), "TCP clients: 127.0.0.1:") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no start message: %q %q", out.String(), errb.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h := newHost(t, nil, openSlave(t, link))
+	h.boot()
+	h.cmd("AT\r\n", "AT\r\r\n"+msgOK)
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "921600 baud 8N1 (precise timing)\n") ||
+		!strings.Contains(out.String(), "  pacing: ") || !strings.Contains(out.String(), "late p50 <= ") {
+		t.Errorf("summary lacks the pacing line:\n%s", out.String())
+	}
+}

@@ -13,7 +13,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	for _, p := range profiles() {
 		for _, pty := range []bool{false, true} {
-			m, err := New(Config{Profile: p, Listen: "127.0.0.1:0", Joined: true, Baud: 921600,
+			m, err := New(Config{Profile: p, Listen: "127.0.0.1:0", Joined: true, Baud: 921600, PreciseTiming: true,
 				Timing: Timing{Command: time.Millisecond, ACK: time.Hour, SendOK: time.Hour}})
 			if err != nil {
 				t.Fatal(err)

@@ -60,6 +60,7 @@ type txItem struct {
 type line struct {
 	m       *Modem
 	unpaced bool
+	precise bool // Config.PreciseTiming
 
 	rmu sync.Mutex
 	r   rate
@@ -95,15 +96,20 @@ type rxChunk struct {
 	garbled bool // sent at a rate the modem was not set to
 }
 
-func newLine(m *Modem, r rate, unpaced bool) *line {
+func newLine(m *Modem, r rate, unpaced, precise bool) *line {
 	return &line{
 		m:       m,
 		unpaced: unpaced,
+		precise: precise,
 		r:       r,
 		qwake:   make(chan struct{}, 1),
 		drained: make(chan struct{}, 1),
 		wtok:    make(chan struct{}, 1),
 	}
+}
+
+func (l *line) sleeper() sleeper {
+	return sleeper{precise: l.precise, stats: l.m.stats}
 }
 
 func (l *line) rate() rate {
@@ -212,18 +218,24 @@ func (l *line) pop(limit func() int) (it txItem, last, ok bool) {
 	}
 }
 
-// sleeper sleeps until deadlines, cancellable.
-type sleeper struct{ t *time.Timer }
+// sleeper sleeps until deadlines, cancellable, and records how late it
+// woke in the modem's pacing stats.
+type sleeper struct {
+	t       *time.Timer
+	precise bool // Config.PreciseTiming
+	stats   *statsBox
+}
 
 func (s *sleeper) until(at time.Time, cancel ...<-chan struct{}) bool {
 	d := time.Until(at)
 	if d <= 0 {
+		if s.stats != nil {
+			s.stats.late(-d)
+		}
 		return true
 	}
-	if s.t == nil {
-		s.t = time.NewTimer(d)
-	} else {
-		s.t.Reset(d)
+	if s.precise {
+		d -= preciseMargin
 	}
 	var c1, c2 <-chan struct{}
 	if len(cancel) > 0 {
@@ -232,14 +244,29 @@ func (s *sleeper) until(at time.Time, cancel ...<-chan struct{}) bool {
 	if len(cancel) > 1 {
 		c2 = cancel[1]
 	}
-	select {
-	case <-s.t.C:
-		return true
-	case <-c1:
-	case <-c2:
+	if d > 0 {
+		if s.t == nil {
+			s.t = time.NewTimer(d)
+		} else {
+			s.t.Reset(d)
+		}
+		select {
+		case <-s.t.C:
+		case <-c1:
+			s.t.Stop()
+			return false
+		case <-c2:
+			s.t.Stop()
+			return false
+		}
 	}
-	s.t.Stop()
-	return false
+	if s.precise && !fineWait(at, c1, c2) {
+		return false
+	}
+	if s.stats != nil {
+		s.stats.late(time.Since(at))
+	}
+	return true
 }
 
 // txLoop transmits the queue to the transport at the line rate.
@@ -247,7 +274,7 @@ func (l *line) txLoop(t transport) {
 	defer l.m.wg.Done()
 	var (
 		free  time.Time
-		sl    sleeper
+		sl    = l.sleeper()
 		trace []byte
 	)
 	limit := func() int {
@@ -366,7 +393,7 @@ func (l *line) fromHost(p []byte, start time.Time, know int64, hostBaud int, can
 		}
 		return len(p), nil
 	}
-	var sl sleeper
+	sl := l.sleeper()
 	base := l.rxFree
 	if start.After(base) {
 		base = start

@@ -27,9 +27,9 @@ func TestRate(t *testing.T) {
 // measurePacing measures both directions of a paced line for about window
 // each, as rates computed from when the data became available (so pacing
 // can only make them lower than the line rate, never higher).
-func measurePacing(tb testing.TB, baud int, window time.Duration) (h2m, m2h float64) {
+func measurePacing(tb testing.TB, baud int, window time.Duration, precise bool) (h2m, m2h float64) {
 	tb.Helper()
-	m := newTestModem(tb, Config{Baud: baud, Timing: Timing{Command: time.Nanosecond}, Joined: true, Logf: func(string, ...any) {}})
+	m := newTestModem(tb, Config{Baud: baud, Timing: Timing{Command: time.Nanosecond}, Joined: true, PreciseTiming: precise, Logf: func(string, ...any) {}})
 	h := newHost(tb, m, m.Host())
 	h.boot()
 	h.expect(wifiJoined)
@@ -70,7 +70,7 @@ func measurePacing(tb testing.TB, baud int, window time.Duration) (h2m, m2h floa
 // not asserted: it depends on the machine's load).
 func TestPacingNeverFaster(t *testing.T) {
 	t.Parallel()
-	h2m, m2h := measurePacing(t, 115200, 300*time.Millisecond)
+	h2m, m2h := measurePacing(t, 115200, 300*time.Millisecond, false)
 	bps := 11520.0
 	t.Logf("115200 baud: host->modem %.0f B/s (%.4f), modem->host %.0f B/s (%.4f)", h2m, h2m/bps, m2h, m2h/bps)
 	if h2m > bps*1.001 || m2h > bps*1.001 {
@@ -85,7 +85,7 @@ func BenchmarkPacing(b *testing.B) {
 		b.Run(strconv.Itoa(baud), func(b *testing.B) {
 			var h2m, m2h float64
 			for range b.N {
-				x, y := measurePacing(b, baud, time.Second)
+				x, y := measurePacing(b, baud, time.Second, false)
 				h2m += x
 				m2h += y
 			}

@@ -37,6 +37,13 @@ type Config struct {
 	Listen  string
 	Baud    int  // initial line rate (8N1), default 115200
 	Unpaced bool // no line pacing and zero latencies (fast unit tests)
+	// PreciseTiming makes the line's pacing and the modem's latencies
+	// accurate to tens of microseconds instead of about a millisecond: the
+	// Go timer is used only until shortly before each deadline, the rest is
+	// slept with the OS's high-resolution sleep and the last stretch spun.
+	// It costs CPU (a tenth of a core or so while the line is busy). Stats
+	// reports the lateness either way (Pacing). Ignored when Unpaced.
+	PreciseTiming bool
 	// Timing: the zero value means DefaultTiming(Profile); any other value
 	// is used as given (so Timing{Command: time.Nanosecond} is paced with
 	// no latencies). Ignored when Unpaced.
@@ -188,7 +195,7 @@ func New(cfg Config) (*Modem, error) {
 		links:    map[*link]struct{}{},
 	}
 	m.trace = newTracer(cfg.Trace, m.start)
-	m.line = newLine(m, rate{baud: cfg.Baud, frameBits: 10}, cfg.Unpaced)
+	m.line = newLine(m, rate{baud: cfg.Baud, frameBits: 10}, cfg.Unpaced, cfg.PreciseTiming)
 	m.chip = newChip(m)
 	m.chip.boot(false)
 	m.wg.Add(2)

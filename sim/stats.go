@@ -84,6 +84,9 @@ type Stats struct {
 	ViolationsByKind map[ViolationKind]int
 	// Faults counts injected faults by name (the names of ParseFaults).
 	Faults map[string]int
+	// Pacing is how late the paced line and the firmware's latencies came
+	// (zero when Unpaced).
+	Pacing PacingStats
 }
 
 type statsBox struct {
@@ -102,6 +105,13 @@ func newStatsBox() *statsBox {
 func (b *statsBox) update(f func(s *Stats)) {
 	b.mu.Lock()
 	f(&b.s)
+	b.mu.Unlock()
+}
+
+// late records a timed action that came late past its deadline.
+func (b *statsBox) late(late time.Duration) {
+	b.mu.Lock()
+	b.s.Pacing.add(late)
 	b.mu.Unlock()
 }
 
