@@ -116,7 +116,7 @@ func TestAccessLog(t *testing.T) {
 			if g["bytes_in"] != float64(w.in) || g["bytes_out"] != float64(w.bytesOut) || g["at_sends"] != w.sends {
 				t.Errorf("line %d: bytes_in %v bytes_out %v at_sends %v, want %d %d %v", i, g["bytes_in"], g["bytes_out"], g["at_sends"], w.in, w.bytesOut, w.sends)
 			}
-			for _, k := range []string{"link", "port", "wire", "handler", "total"} {
+			for _, k := range []string{"link", "port", "wire_us", "handler_us", "total_us"} {
 				if _, ok := g[k]; !ok {
 					t.Errorf("line %d has no %q: %v", i, k, g)
 				}
