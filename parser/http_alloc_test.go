@@ -68,3 +68,19 @@ func TestRequestParserZeroAllocsTable(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRequestParserAllocs checks that the parser allocates nothing on any
+// input, split anywhere: heads, bodies, pipelined requests and errors.
+func FuzzRequestParserAllocs(f *testing.F) {
+	reqFuzzSeeds(f, func(in string) { f.Add([]byte(in), uint16(len(in)/2)) })
+	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
+		if len(data) > reqFuzzMaxInput {
+			return
+		}
+		i := int(split) % (len(data) + 1)
+		p := NewRequestParser(reqFuzzLimits)
+		if a := reqAllocs(p, [][]byte{data[:i], data[i:]}); a != 0 {
+			t.Fatalf("%v allocations per run for %q split at %d", a, data, i)
+		}
+	})
+}
