@@ -134,7 +134,7 @@ func runStack(t *testing.T, mode uint8, clients, noise, gaps []byte) {
 		Machine:         cfg,
 		Handler:         rt,
 		Log:             zerolog.Nop(),
-		ShutdownTimeout: 500 * time.Millisecond,
+		ShutdownTimeout: 200 * time.Millisecond,
 		Observe: func(n fsm.Note) {
 			if n.Kind == fsm.NoteServing {
 				select {
@@ -193,7 +193,7 @@ func rawClient(t *testing.T, addr string, b []byte) {
 	}
 	defer c.Close()
 	own := fmt.Sprintf("<who:%d:", c.LocalAddr().(*net.TCPAddr).Port)
-	c.SetDeadline(time.Now().Add(250 * time.Millisecond))
+	c.SetDeadline(time.Now().Add(100 * time.Millisecond))
 	c.Write(b)
 	got, _ := io.ReadAll(c)
 	s := string(got)
