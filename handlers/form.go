@@ -159,7 +159,8 @@ func mediaType(v []byte) (typ, params []byte) {
 // key=value or key="quoted" parameters (keys match case-insensitively).
 // A quoted value with backslash escapes is unescaped into the scratch
 // buffer; an unquoted one must be a token. ok is false when key is absent
-// or the list is malformed before it.
+// or given twice, or anywhere in the list is malformed (as
+// mime.ParseMediaType refuses such a list whole).
 func (r *Request) param(params []byte, key string) (value []byte, ok bool) {
 	for p := params; len(p) > 0; {
 		p = trimOWS(p)
@@ -195,14 +196,20 @@ func (r *Request) param(params []byte, key string) (value []byte, ok bool) {
 				return nil, false
 			}
 		}
+		if !isToken(k) {
+			return nil, false
+		}
 		if equalFold(k, key) {
-			return v, true
+			if ok {
+				return nil, false // twice
+			}
+			value, ok = v, true
 		}
 		if len(p) > 0 {
 			p = p[1:] // the ';'
 		}
 	}
-	return nil, false
+	return value, ok
 }
 
 // quotedEnd returns the index of the closing quote of the quoted string
