@@ -63,6 +63,12 @@ type Server struct {
 	// HeaderTimeout and IdleTimeout bound a request's head and an idle
 	// keep-alive link; zero means 10 s and 5 s.
 	HeaderTimeout, IdleTimeout time.Duration
+	// BodyTimeout bounds a pause inside a request body; zero means 10 s.
+	BodyTimeout time.Duration
+	// CommandTimeout and SendOKTimeout bound the modem's answer to an AT
+	// command and to a send's payload; zero means 2 s and 5 s. Shorter
+	// values suit only a fast line or an unpaced emulator.
+	CommandTimeout, SendOKTimeout time.Duration
 	// ShutdownTimeout bounds how long open responses may finish after the
 	// context ends or Shutdown is called; zero means 5 s.
 	ShutdownTimeout time.Duration
@@ -157,13 +163,16 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	lp := loop.New(loop.Config{
 		Port: p,
 		Machine: fsm.Config{
-			ServerPort:    s.ModemPort,
-			SSID:          s.SSID,
-			Password:      s.Password,
-			Baud:          baud,
-			Limits:        s.Limits,
-			HeaderTimeout: s.HeaderTimeout,
-			IdleTimeout:   s.IdleTimeout,
+			ServerPort:     s.ModemPort,
+			SSID:           s.SSID,
+			Password:       s.Password,
+			Baud:           baud,
+			Limits:         s.Limits,
+			HeaderTimeout:  s.HeaderTimeout,
+			IdleTimeout:    s.IdleTimeout,
+			BodyTimeout:    s.BodyTimeout,
+			CommandTimeout: s.CommandTimeout,
+			SendOKTimeout:  s.SendOKTimeout,
 		},
 		Handler:         s.handler(),
 		Log:             log,
