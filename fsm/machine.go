@@ -178,6 +178,10 @@ type Machine struct {
 	timeoutRun  int
 	recvSeen    bool // "Recv" seen for the send in flight
 	sawRecv     bool // this firmware prints "Recv": require it before SEND OK
+	// resultNoRecv: a send result came while "Recv" was awaited. It is
+	// taken for a stale one, but it also shows that the modem is not
+	// collecting payload if the send's own "Recv" was lost on the line.
+	resultNoRecv bool
 
 	// Bring-up.
 	step      step
@@ -428,6 +432,8 @@ func (m *Machine) reply(now time.Time, ev *parser.ATEvent) {
 	case parser.ATSendOK:
 		if m.slot == SlotAwaitSendOK && (m.recvSeen || !m.sawRecv) {
 			m.sendResult(now, true)
+		} else if m.slot == SlotAwaitSendOK {
+			m.resultNoRecv = true
 		}
 	case parser.ATSendFail, parser.ATSendCanceled:
 		if m.slot == SlotAwaitSendOK {
@@ -459,7 +465,7 @@ func (m *Machine) issue(now time.Time, c Cmd, link int, line []byte) {
 
 func (m *Machine) reissue(now time.Time) {
 	m.slot = SlotAwaitOK
-	m.recvSeen = false
+	m.recvSeen, m.resultNoRecv = false, false
 	m.cmdDeadline = time.Time{}
 	m.queueOut(m.cmdBuf[:m.cmdLen])
 }
@@ -529,7 +535,7 @@ func (m *Machine) complete(now time.Time, ok bool, ev *parser.ATEvent) {
 // belongs to a client that is gone: send filler instead and close the link.
 func (m *Machine) prompt(now time.Time) {
 	m.slot = SlotAwaitSendOK
-	m.recvSeen = false
+	m.recvSeen, m.resultNoRecv = false, false
 	m.cmdDeadline = time.Time{}
 	l := &m.links[m.sendLink]
 	if l.gen != m.sendGen {
@@ -572,8 +578,10 @@ func (m *Machine) commandTimeout(now time.Time) {
 		l := &m.links[m.sendLink]
 		// The prompt or the result was lost. The modem may still be
 		// collecting payload: complete it with filler, which without a line
-		// end is harmless as command input, and give up on the link.
-		filled := slot == SlotAwaitPrompt || (slot == SlotAwaitSendOK && !m.recvSeen) || slot == SlotAwaitOK
+		// end is harmless as command input, and give up on the link. A
+		// result without "Recv" means the modem had the whole payload and
+		// "Recv" was lost: no filler then.
+		filled := slot == SlotAwaitPrompt || (slot == SlotAwaitSendOK && !m.recvSeen && !m.resultNoRecv) || slot == SlotAwaitOK
 		if l.gen == m.sendGen && l.state != LinkFree {
 			l.startClose(m, now, ClosedSendFailed)
 		}

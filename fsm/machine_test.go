@@ -560,6 +560,33 @@ func TestLostPromptCompletesWithFiller(t *testing.T) {
 	}
 }
 
+// A "Recv" garbled on the line, then SEND OK: the modem had the whole
+// payload, so no filler follows (it would reach the modem as a command
+// line); the link closes, as delivery is not known.
+func TestGarbledRecvNoFiller(t *testing.T) {
+	for _, gen := range gens {
+		tm := serving(t, gen, Config{})
+		tm.handler = text("body")
+		tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		tm.sendChunk(0) // the machine learns that this modem says "Recv"
+		tm.says(ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+		var n int
+		fmt.Sscanf(line, "AT+CIPSEND=0,%d", &n)
+		tm.says(tm.prompt())
+		if p := tm.write(); len(p) != n {
+			t.Fatalf("payload %d bytes, announced %d", len(p), n)
+		}
+		tm.says(fmt.Sprintf("\r\nRec~ %d bytes\r\n\r\nSEND OK\r\n", n))
+		tm.advanceToDeadline()
+		tm.closeLink(0)
+		if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedSendFailed {
+			t.Fatalf("%v: reason %v", gen, n.Reason)
+		}
+		tm.wantIdle()
+	}
+}
+
 func TestUnexpectedReadyFailsLinksAndReconfigures(t *testing.T) {
 	tm := serving(t, GenNonOS, Config{})
 	tm.says("0,CONNECT\r\n3,CONNECT\r\n" + ipd(3, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
