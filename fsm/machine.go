@@ -182,6 +182,9 @@ type Machine struct {
 	// taken for a stale one, but it also shows that the modem is not
 	// collecting payload if the send's own "Recv" was lost on the line.
 	resultNoRecv bool
+	// resend says what was written after a send's prompt or result was
+	// lost; the machine then waits for the modem's Recv and result.
+	resend resendKind
 
 	// Bring-up.
 	step      step
@@ -426,6 +429,9 @@ func (m *Machine) reply(now time.Time, ev *parser.ATEvent) {
 		if m.slot == SlotAwaitSendOK {
 			m.recvSeen = true
 			m.sawRecv = true
+			if m.resend != resendNone && !m.cmdDeadline.IsZero() {
+				m.cmdDeadline = now.Add(m.cfg.SendOKTimeout) // it was payload: the result follows
+			}
 		}
 	// The result may overtake the writer pump's report that the payload is
 	// written: the modem has it all once it says Recv, so it counts.
@@ -466,6 +472,7 @@ func (m *Machine) issue(now time.Time, c Cmd, link int, line []byte) {
 func (m *Machine) reissue(now time.Time) {
 	m.slot = SlotAwaitOK
 	m.recvSeen, m.resultNoRecv = false, false
+	m.resend = resendNone
 	m.cmdDeadline = time.Time{}
 	m.queueOut(m.cmdBuf[:m.cmdLen])
 }
@@ -477,7 +484,11 @@ func (m *Machine) written(now time.Time) {
 		m.cmdIssued = now
 		m.cmdDeadline = now.Add(m.cmdTimeout())
 	case SlotAwaitSendOK:
-		m.cmdDeadline = now.Add(m.cfg.SendOKTimeout)
+		d := m.cfg.SendOKTimeout
+		if m.resend != resendNone && !m.recvSeen {
+			d = m.cfg.CommandTimeout // a modem that collects answers Recv at once
+		}
+		m.cmdDeadline = now.Add(d)
 	}
 }
 
@@ -556,7 +567,9 @@ func (m *Machine) sendResult(now time.Time, ok bool) {
 	m.timeoutRun = 0
 	l := &m.links[m.sendLink]
 	m.sendLen = 0
-	if l.gen != m.sendGen {
+	filler := m.resend == resendFiller
+	m.resend = resendNone
+	if l.gen != m.sendGen || filler {
 		return
 	}
 	if !ok { // SEND FAIL: the modem reports the link's CLOSED next
@@ -576,22 +589,41 @@ func (m *Machine) commandTimeout(now time.Time) {
 	m.cmdDeadline = time.Time{}
 	if c == CmdSend {
 		l := &m.links[m.sendLink]
-		// The prompt or the result was lost. The modem may still be
-		// collecting payload: complete it with filler, which without a line
-		// end is harmless as command input, and give up on the link. A
+		live := l.gen == m.sendGen && l.state != LinkFree
+		resend := m.resend
+		m.resend = resendNone
+		retry := m.timeoutRun < 3 || m.state != ModemServing
+		// The prompt or the result was lost. A modem that answered OK
+		// collects the payload: the chunk itself goes if no line in it
+		// could run as a command were the OK not this command's. Otherwise
+		// a modem that may be collecting gets filler, which without a line
+		// end is harmless as command input, and the link is given up. A
 		// result without "Recv" means the modem had the whole payload and
-		// "Recv" was lost: no filler then.
-		filled := slot == SlotAwaitPrompt || (slot == SlotAwaitSendOK && !m.recvSeen && !m.resultNoRecv) || slot == SlotAwaitOK
-		if l.gen == m.sendGen && l.state != LinkFree {
-			l.startClose(m, now, ClosedSendFailed)
-		}
-		if filled && (m.timeoutRun < 3 || m.state != ModemServing) {
-			m.queueOut(filler[:m.sendLen])
+		// "Recv" was lost: nothing to complete then.
+		switch {
+		case !retry:
+		case resend != resendNone:
+			// What was written met no Recv: the modem was not collecting
+			// and holds it in its line buffer. A probe takes the ERROR
+			// that makes, not a real command.
+			if live {
+				l.startClose(m, now, ClosedSendFailed)
+			}
 			m.sendLen = 0
-			// Spaces left in the modem's line buffer make the next line
-			// fail: let a probe take that ERROR, not a real command.
 			m.issue(now, CmdProbe, -1, append(m.cmdBuf[:0], "AT\r\n"...))
 			return
+		case slot == SlotAwaitPrompt && live && inert(m.send[:m.sendLen]):
+			m.resendPayload(resendData, m.send[:m.sendLen])
+			return
+		case slot == SlotAwaitPrompt || slot == SlotAwaitOK || (slot == SlotAwaitSendOK && !m.recvSeen && !m.resultNoRecv):
+			if live {
+				l.startClose(m, now, ClosedSendFailed)
+			}
+			m.resendPayload(resendFiller, filler[:m.sendLen])
+			return
+		}
+		if live {
+			l.startClose(m, now, ClosedSendFailed)
 		}
 		m.sendLen = 0
 	}
@@ -608,6 +640,37 @@ func (m *Machine) commandTimeout(now time.Time) {
 	if m.state != ModemServing {
 		m.bringupTimeout(now)
 	}
+}
+
+// resendKind says what was written after a lost prompt or result.
+type resendKind uint8
+
+const (
+	resendNone   resendKind = iota
+	resendData              // the chunk itself
+	resendFiller            // filler in its place
+)
+
+// resendPayload writes b as the payload of the send in flight, whose
+// prompt or result was lost, and waits for the modem's Recv and result:
+// a command now could reach a modem still busy with the payload.
+func (m *Machine) resendPayload(k resendKind, b []byte) {
+	m.resend = k
+	m.slot = SlotAwaitSendOK
+	m.recvSeen, m.resultNoRecv = false, false
+	m.queueOut(b)
+}
+
+// inert reports whether b holds no line that a modem reading commands
+// would run: none begins with "AT", in either case (the first line may
+// continue a line in the modem's buffer, which is empty between commands).
+func inert(b []byte) bool {
+	for i := 0; i+1 < len(b); i++ {
+		if (i == 0 || b[i-1] == '\n') && b[i]|0x20 == 'a' && b[i+1]|0x20 == 't' {
+			return false
+		}
+	}
+	return true
 }
 
 // ready handles "ready": expected after AT+RST, otherwise a reset.
@@ -662,6 +725,7 @@ func (m *Machine) dropAll(reason CloseReason) {
 	m.retry = false
 	m.cmdDeadline = time.Time{}
 	m.sendLen = 0
+	m.resend = resendNone
 	m.sc.Reset()
 }
 

@@ -539,24 +539,79 @@ func TestSendFailClosesOnlyThatLink(t *testing.T) {
 	}
 }
 
-func TestLostPromptCompletesWithFiller(t *testing.T) {
-	tm := serving(t, GenESPAT, Config{})
-	tm.handler = text("body")
-	tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
-	line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
-	var n int
-	fmt.Sscanf(line, "AT+CIPSEND=0,%d", &n)
-	tm.says("\r\nOK\r\n") // the '>' is lost on the line
-	tm.advanceToDeadline()
-	p := tm.write()
-	if len(p) != n || strings.Trim(string(p), " ") != "" {
-		t.Fatalf("want %d filler bytes, got %q", n, p)
+// The '>' is lost after the OK: the modem collects the payload, and the
+// chunk itself goes, since no line in it could run as a command. The
+// response completes and the link stays.
+func TestLostPromptSendsTheChunk(t *testing.T) {
+	for _, gen := range gens {
+		tm := serving(t, gen, Config{})
+		tm.handler = text("body")
+		tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+		var n int
+		fmt.Sscanf(line, "AT+CIPSEND=0,%d", &n)
+		tm.says("\r\nOK\r\n") // the '>' is lost on the line
+		tm.advanceToDeadline()
+		p := tm.write()
+		if len(p) != n || !strings.HasSuffix(string(p), "\r\n\r\nbody") {
+			t.Fatalf("%v: want the %d-byte chunk, got %q", gen, n, p)
+		}
+		tm.wantIdle() // nothing until the modem has answered
+		tm.says(fmt.Sprintf("\r\nRecv %d bytes\r\n\r\nSEND OK\r\n", n))
+		if _, ok := tm.lastNote(NoteResponseDone); !ok || tm.m.LinkState(0) != LinkReceiving {
+			t.Fatalf("%v: response not done (link %v)", gen, tm.m.LinkState(0))
+		}
+		tm.wantIdle()
 	}
-	tm.wantWrite("resync probe", "AT\r\n")
-	tm.says("\r\nERROR\r\n") // the spaces made the line garbage
-	tm.closeLink(0)
-	if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedSendFailed {
-		t.Fatalf("reason %v", n.Reason)
+}
+
+// A chunk with a line that begins with "AT" is never written without a
+// prompt: filler goes in its place and the link is given up. A modem that
+// collected it answers Recv and a result; one that did not gets a probe
+// only after a command timeout, to take the ERROR the spaces make.
+func TestLostPromptUnsafeChunkGetsFiller(t *testing.T) {
+	for _, collecting := range []bool{true, false} {
+		tm := serving(t, GenNonOS, Config{})
+		tm.handler = text("x\r\nAT+RST\r\n")
+		tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+		var n int
+		fmt.Sscanf(line, "AT+CIPSEND=0,%d", &n)
+		tm.says("\r\nOK\r\n")
+		tm.advanceToDeadline()
+		p := tm.write()
+		if len(p) != n || strings.Trim(string(p), " ") != "" {
+			t.Fatalf("want %d filler bytes, got %q", n, p)
+		}
+		tm.wantIdle()
+		if collecting {
+			tm.says(fmt.Sprintf("\r\nRecv %d bytes\r\n\r\nSEND OK\r\n", n))
+		} else {
+			tm.advanceToDeadline()
+			tm.wantWrite("resync probe", "AT\r\n")
+			tm.says("\r\nERROR\r\n") // the spaces made the line garbage
+		}
+		if _, ok := tm.lastNote(NoteResponseDone); ok {
+			t.Fatal("a response completed with filler")
+		}
+		tm.closeLink(0)
+		if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedSendFailed {
+			t.Fatalf("reason %v", n.Reason)
+		}
+	}
+}
+
+func TestInert(t *testing.T) {
+	for _, c := range []struct {
+		b    string
+		want bool
+	}{
+		{"", true}, {"A", true}, {"HTTP/1.1 200 OK\r\n", true}, {"x\nAB\nat", false},
+		{"AT", false}, {"at+rst", false}, {"x\r\nAT+RST\r\n", false}, {"x AT+RST\r\n", true}, {"\nA", true},
+	} {
+		if got := inert([]byte(c.b)); got != c.want {
+			t.Errorf("inert(%q) = %v, want %v", c.b, got, c.want)
+		}
 	}
 }
 
