@@ -102,13 +102,17 @@ type ATScanner struct {
 	// RecvDataInfo tells the scanner that +CIPRECVDATA replies of the 2.x
 	// form carry the remote address (CIPDINFO=1 in passive mode).
 	RecvDataInfo bool
-	line         [MaxATLine]byte
+	// Mux tells the scanner that the modem multiplexes links
+	// (AT+CIPMUX=1): an active +IPD header without a link id is then line
+	// noise (a comma lost on the line), not a frame of unknown length.
+	Mux  bool
+	line [MaxATLine]byte
 }
 
 // Reset returns the scanner to the start of a line, as after a modem reset.
 func (s *ATScanner) Reset() {
-	info := s.RecvDataInfo
-	*s = ATScanner{RecvDataInfo: info}
+	info, mux := s.RecvDataInfo, s.Mux
+	*s = ATScanner{RecvDataInfo: info, Mux: mux}
 }
 
 // InPayload reports whether the scanner is inside a counted payload.
@@ -202,7 +206,7 @@ func (s *ATScanner) header(b byte) (ATEvent, bool) {
 			return ATEvent{}, false
 		}
 		ev, ok := parseIPD(line[len(prefixIPD) : len(line)-1])
-		if !ok || ev.Len > maxPayload {
+		if !ok || ev.Len > maxPayload || (s.Mux && ev.Link < 0) {
 			return ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}, true
 		}
 		return s.startPayload(ev), true
