@@ -82,6 +82,16 @@ func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
 	if l.state != LinkFree {
 		l.closed(m, ClosedByClient) // its CLOSED was lost
 	}
+	if l.adopt(m, now); l.state != LinkReceiving {
+		return
+	}
+	l.ipLen = copy(l.ip[:], ip)
+	l.port = port
+	m.evictIdle(now, l.id)
+}
+
+// adopt takes a free link as open, with no client address yet.
+func (l *link) adopt(m *Machine, now time.Time) {
 	l.gen++
 	l.state = LinkReceiving
 	l.p.Reset()
@@ -90,15 +100,12 @@ func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
 	l.flood = false
 	l.served = 0
 	l.raw = false
-	l.ipLen = copy(l.ip[:], ip)
-	l.port = port
+	l.ipLen, l.port = 0, 0
 	l.idle(m, now)
 	m.note(Note{Kind: NoteLinkOpen, Link: l.id, Gen: l.gen})
 	if m.shutdown {
 		l.startClose(m, now, ClosedShutdown)
-		return
 	}
-	m.evictIdle(now, l.id)
 }
 
 // idle starts waiting for the next request.

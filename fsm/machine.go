@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -217,6 +218,17 @@ type Machine struct {
 	writing bool
 
 	links [MaxLinks]link
+	// ipdLink is the link the payload being scanned belongs to, by its
+	// +IPD header and the client address in it; -1 drops the payload.
+	ipdLink int
+	// afterPayload: the last event ended a payload. A line the scanner
+	// cannot place right after one means the payload's length was
+	// garbled on the line.
+	afterPayload bool
+	// stallAt: the scanner is inside a payload and no byte came since;
+	// at stallAt its length is taken for garbled.
+	stallAt time.Time
+
 	notes []Note
 	nhead int
 
@@ -226,7 +238,8 @@ type Machine struct {
 // New returns a machine in ModemBooting. Call Start to begin bring-up.
 func New(cfg Config) *Machine {
 	cfg.setDefaults()
-	m := &Machine{cfg: cfg, notes: make([]Note, 0, 64)}
+	m := &Machine{cfg: cfg, notes: make([]Note, 0, 64), ipdLink: -1}
+	m.sc.Mux = true // the machine always runs AT+CIPMUX=1
 	for i := range m.links {
 		m.links[i].init(i, &m.cfg)
 	}
@@ -328,6 +341,10 @@ func (m *Machine) Input(now time.Time, p []byte) {
 			m.event(now, &ev)
 		}
 	}
+	m.stallAt = time.Time{}
+	if m.sc.InPayload() { // payload bytes come back to back
+		m.stallAt = now.Add(m.cfg.CommandTimeout)
+	}
 	m.schedule(now)
 }
 
@@ -340,6 +357,11 @@ func (m *Machine) Tick(now time.Time) {
 		m.waitReady = false
 		m.fail(now, FailTimeout)
 		m.recover(now, false)
+	}
+	if !m.stallAt.IsZero() && !now.Before(m.stallAt) {
+		m.stallAt = time.Time{}
+		m.sc.Reset()
+		m.resync(now)
 	}
 	for i := range m.links {
 		m.links[i].tick(m, now)
@@ -364,19 +386,24 @@ func (m *Machine) NextDeadline() time.Time {
 	for i := range m.links {
 		earliest(m.links[i].deadline)
 	}
+	earliest(m.stallAt)
 	return d
 }
 
 // event dispatches one scanner event.
 func (m *Machine) event(now time.Time, ev *parser.ATEvent) {
+	if m.afterPayload && ev.Kind == parser.ATLine && m.state == ModemServing {
+		m.resync(now)
+	}
+	m.afterPayload = ev.Kind == parser.ATData && ev.Last
 	switch ev.Kind {
 	case parser.ATData:
-		if ev.Link >= 0 && ev.Link < MaxLinks {
-			m.links[ev.Link].data(m, now, ev.Data)
+		if m.ipdLink >= 0 {
+			m.links[m.ipdLink].data(m, now, ev.Data)
 		}
 	case parser.ATIPD:
-		if ev.Link >= 0 && ev.Link < MaxLinks {
-			m.links[ev.Link].ipd(m, now, ev.IP, ev.Port)
+		if m.ipdLink = m.ipdOwner(ev); m.ipdLink >= 0 {
+			m.links[m.ipdLink].ipd(m, now, ev.IP, ev.Port)
 		}
 	case parser.ATConnect:
 		if ev.Link < MaxLinks {
@@ -673,6 +700,50 @@ func inert(b []byte) bool {
 	return true
 }
 
+// ipdOwner returns the link an +IPD frame belongs to, or -1 to drop it.
+// With AT+CIPDINFO=1 a frame carries its client's address: a frame whose
+// link id was garbled on the line goes to the link that has the address,
+// and one whose address is its link's client's no more is dropped, so that
+// no client's bytes reach another client's link.
+func (m *Machine) ipdOwner(ev *parser.ATEvent) int {
+	id := ev.Link
+	if id < 0 || id >= MaxLinks {
+		return -1
+	}
+	if len(ev.IP) == 0 && ev.Port == 0 {
+		return id // no address to check
+	}
+	has := func(l *link) bool {
+		return l.state != LinkFree && l.ipLen > 0 && l.port == ev.Port && bytes.Equal(l.ip[:l.ipLen], ev.IP)
+	}
+	if has(&m.links[id]) {
+		return id
+	}
+	for i := range m.links {
+		if has(&m.links[i]) {
+			return i
+		}
+	}
+	if l := &m.links[id]; l.state != LinkFree && l.ipLen > 0 {
+		return -1
+	}
+	return id
+}
+
+// resync follows a payload whose length was garbled on the line: the
+// scanner skipped the wrong bytes, perhaps a client's connect notice and
+// request with them. Every link the machine takes for free is taken as
+// open: one the modem has is served if its client sends more and closed
+// by the idle deadline if not; one it has not is closed by that deadline
+// too, which the modem answers with ERROR.
+func (m *Machine) resync(now time.Time) {
+	for i := range m.links {
+		if l := &m.links[i]; l.state == LinkFree {
+			l.adopt(m, now)
+		}
+	}
+}
+
 // ready handles "ready": expected after AT+RST, otherwise a reset.
 func (m *Machine) ready(now time.Time) {
 	if m.waitReady {
@@ -727,6 +798,7 @@ func (m *Machine) dropAll(reason CloseReason) {
 	m.sendLen = 0
 	m.resend = resendNone
 	m.sc.Reset()
+	m.ipdLink, m.afterPayload, m.stallAt = -1, false, time.Time{}
 }
 
 // schedule issues the next command when the slot is free.

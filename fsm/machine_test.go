@@ -245,7 +245,7 @@ func (tm *testModem) lingerThenClose(link int) {
 }
 
 func ipd(link int, data string) string {
-	return fmt.Sprintf("\r\n+IPD,%d,%d,192.168.1.9,50000:%s", link, len(data), data)
+	return fmt.Sprintf("\r\n+IPD,%d,%d,192.168.1.9,%d:%s", link, len(data), 50000+link, data) // a client per link
 }
 
 func text(body string) func(int, uint32) (Response, bool) {
@@ -718,7 +718,7 @@ func TestLostConnectIsImplied(t *testing.T) {
 		t.Fatalf("got %q", p)
 	}
 	ip, port := tm.m.Remote(2)
-	if string(ip) != "192.168.1.9" || port != 50000 {
+	if string(ip) != "192.168.1.9" || port != 50002 {
 		t.Fatalf("remote %s:%d", ip, port)
 	}
 }
@@ -871,5 +871,83 @@ func TestPipeliningFlood503(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("handler ran %d times, want 3", n)
+	}
+}
+
+// A frame whose link id was garbled on the line carries its client's
+// address (CIPDINFO): it goes to the link that has that address.
+func TestGarbledLinkIDGoesToTheAddressOwner(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{})
+	tm.handler = text("z")
+	tm.says("1,CONNECT\r\n3,CONNECT\r\n")
+	for _, l := range []int{1, 3} {
+		tm.says(ipd(l, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		tm.sendChunk(l)
+	}
+	// Link 1's next request, with its id garbled to 3.
+	req := "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	tm.says(fmt.Sprintf("\r\n+IPD,3,%d,192.168.1.9,50001:%s", len(req), req))
+	tm.sendChunk(1)
+	tm.wantIdle()
+}
+
+// A frame for a link whose client has another address, and no link has
+// its own, is dropped: it reaches no client's request stream.
+func TestFrameWithAStrangersAddressIsDropped(t *testing.T) {
+	tm := serving(t, GenESPAT, Config{})
+	tm.handler = text("z")
+	tm.says("3,CONNECT\r\n" + ipd(3, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	tm.sendChunk(3)
+	req := "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+	tm.says(fmt.Sprintf("\r\n+IPD,3,%d,\"192.168.1.9\",50009:%s", len(req), req))
+	tm.wantIdle()
+	tm.says(ipd(3, req)) // link 3's own request is served
+	tm.sendChunk(3)
+}
+
+// An +IPD length garbled upwards makes the scanner swallow what follows:
+// here a new client's connect notice and request. When the bytes stop,
+// the machine resyncs and takes every link it thought free as open, so the
+// swallowed client is closed by the idle deadline instead of waiting
+// forever, and links the modem does not have are closed harmlessly.
+func TestGarbledLengthStallResyncs(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{IdleTimeout: time.Second})
+	req := "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	// Link 0's request, with 900 too many in its length: the rest lands in
+	// link 0's input (no handler answers it here).
+	tm.says("0,CONNECT\r\n" + fmt.Sprintf("\r\n+IPD,0,%d,192.168.1.9,50000:%s", len(req)+900, req) + "1,CONNECT\r\n" + ipd(1, req))
+	tm.wantIdle()
+	tm.advanceToDeadline() // the stall
+	for i := 1; i < MaxLinks; i++ {
+		if s := tm.m.LinkState(i); s != LinkReceiving {
+			t.Fatalf("link %d is %v after the resync, want receiving", i, s)
+		}
+	}
+	tm.handler = text("z")
+	tm.says(ipd(2, req)) // the scanner reads frames again
+	tm.sendChunk(2)
+	tm.advance(time.Second) // the idle deadlines
+	for _, l := range []int{1, 2, 3, 4} {
+		tm.wantWrite("close", fmt.Sprintf("AT+CIPCLOSE=%d\r\n", l))
+		if l <= 2 {
+			tm.says(fmt.Sprintf("%d,CLOSED\r\n", l) + tm.ok()) // the swallowed client, the served one
+		} else {
+			tm.says("UNLINK\r\n\r\nERROR\r\n") // no such link
+		}
+		if s := tm.m.LinkState(l); s != LinkFree {
+			t.Fatalf("link %d is %v", l, s)
+		}
+	}
+}
+
+// A line the scanner cannot place right after a payload shows that the
+// payload's length was garbled: the machine resyncs at once.
+func TestNoiseAfterPayloadResyncs(t *testing.T) {
+	tm := serving(t, GenESPAT, Config{})
+	tm.says("0,CONNECT\r\n\r\n+IPD,0,10,\"192.168.1.9\",50000:GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	for i := 1; i < MaxLinks; i++ {
+		if s := tm.m.LinkState(i); s != LinkReceiving {
+			t.Fatalf("link %d is %v after noise, want receiving", i, s)
+		}
 	}
 }
