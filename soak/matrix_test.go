@@ -488,13 +488,14 @@ func crowd(t *testing.T, env *e2etest.Env, n int) {
 // response that is not the known body byte for byte is a loss, and so is
 // a request left unanswered.
 type healthy struct {
-	addr   string
-	ok     atomic.Int64
-	closes atomic.Int64
-	mu     sync.Mutex
-	losses []string
-	done   chan struct{}
-	wg     sync.WaitGroup
+	addr    string
+	ok      atomic.Int64
+	closes  atomic.Int64 // a keep-alive connection closed before its next answer
+	refused atomic.Int64 // a new connection closed before its first answer
+	mu      sync.Mutex
+	losses  []string
+	done    chan struct{}
+	wg      sync.WaitGroup
 }
 
 func startHealthy(addr string) *healthy {
@@ -513,8 +514,9 @@ func (h *healthy) lose(format string, args ...any) {
 func (h *healthy) run() {
 	defer h.wg.Done()
 	var (
-		conn net.Conn
-		br   *bufio.Reader
+		conn   net.Conn
+		br     *bufio.Reader
+		served int // responses on conn
 	)
 	defer func() {
 		if conn != nil {
@@ -533,7 +535,7 @@ func (h *healthy) run() {
 				h.lose("dial: %v", err)
 				return
 			}
-			conn, br = c, bufio.NewReader(c)
+			conn, br, served = c, bufio.NewReader(c), 0
 		}
 		conn.SetDeadline(time.Now().Add(10 * time.Second))
 		_, err := conn.Write([]byte("GET /known HTTP/1.1\r\nHost: healthy\r\n\r\n"))
@@ -552,7 +554,11 @@ func (h *healthy) run() {
 			h.lose("no answer in 10 s")
 			return
 		case err != nil:
-			h.closes.Add(1)
+			if served > 0 {
+				h.closes.Add(1)
+			} else {
+				h.refused.Add(1)
+			}
 			conn.Close()
 			conn = nil
 			time.Sleep(20 * time.Millisecond)
@@ -564,6 +570,7 @@ func (h *healthy) run() {
 			continue
 		}
 		h.ok.Add(1)
+		served++
 		time.Sleep(2 * time.Millisecond) // a user, not a load generator
 		if resp.Close {
 			conn.Close()
@@ -603,7 +610,8 @@ func (h *healthy) stop(t *testing.T, report bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if report {
-		t.Logf("healthy client: %d responses byte-exact, %d connections closed and redialled, %d lost", h.ok.Load(), h.closes.Load(), len(h.losses))
+		t.Logf("healthy client: %d responses byte-exact, %d keep-alive connections closed and %d new ones reset (then redialled), %d lost",
+			h.ok.Load(), h.closes.Load(), h.refused.Load(), len(h.losses))
 	}
 	for _, l := range h.losses {
 		t.Errorf("the healthy client lost a response: %s", l)
