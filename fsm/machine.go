@@ -32,6 +32,7 @@ type Config struct {
 	BootTimeout    time.Duration // AT+RST until "ready"; default 10s
 	BootWait       time.Duration // at start, how long to listen for a booting modem's "ready" before probing; default 1s
 	SendOKTimeout  time.Duration // payload written until SEND OK; default 5s
+	Heartbeat      time.Duration // an idle modem is probed this often, to notice a reset whose "ready" was lost; default 5s
 	StashBytes     int           // pipelined input held per busy link; default 16 KiB
 }
 
@@ -62,6 +63,7 @@ func (c *Config) setDefaults() {
 	def(&c.BootTimeout, 10*time.Second)
 	def(&c.BootWait, time.Second)
 	def(&c.SendOKTimeout, 5*time.Second)
+	def(&c.Heartbeat, 5*time.Second)
 	if c.StashBytes <= 0 {
 		c.StashBytes = 16 << 10
 	}
@@ -172,6 +174,7 @@ type Machine struct {
 	cmdLen      int
 	cmdBuf      [256]byte
 	cmdIssued   time.Time // when the line was fully written
+	lastIssue   time.Time // when the last command was put in the slot
 	cmdDeadline time.Time
 	retry       bool      // cmdBuf holds a command refused with busy: reissue at retryAt
 	retryAt     time.Time // also the earliest time the next command may go out
@@ -383,6 +386,9 @@ func (m *Machine) NextDeadline() time.Time {
 	if m.slot == SlotIdle && !m.retryAt.IsZero() {
 		earliest(m.retryAt)
 	}
+	if m.state == ModemServing && m.slot == SlotIdle && !m.shutdown {
+		earliest(m.lastIssue.Add(m.cfg.Heartbeat))
+	}
 	for i := range m.links {
 		earliest(m.links[i].deadline)
 	}
@@ -474,6 +480,12 @@ func (m *Machine) reply(now time.Time, ev *parser.ATEvent) {
 			m.sendResult(now, false)
 		}
 	case parser.ATLine, parser.ATLinkInvalid, parser.ATUnlink:
+		if m.state == ModemServing && m.slot != SlotIdle && m.cmdLen > 2 && string(ev.Data) == string(m.cmdBuf[:m.cmdLen-2]) {
+			// The modem echoes the command: echo is on again, so it
+			// rebooted and its "ready" was lost on the line.
+			m.ready(now)
+			return
+		}
 		if m.slot == SlotAwaitOK {
 			m.line(now, ev)
 		}
@@ -486,6 +498,7 @@ func (m *Machine) fail(now time.Time, f Failure) {
 
 // issue puts a command line in the slot and queues it for writing.
 func (m *Machine) issue(now time.Time, c Cmd, link int, line []byte) {
+	m.lastIssue = now
 	m.cmd = c
 	m.cmdLink = link
 	if link >= 0 && link < MaxLinks {
@@ -846,6 +859,11 @@ func (m *Machine) schedule(now time.Time) {
 				return
 			}
 		}
+	}
+	if !m.shutdown && !now.Before(m.lastIssue.Add(m.cfg.Heartbeat)) {
+		// Nothing said for a while: a probe shows the modem is alive and
+		// has not rebooted unseen (it would echo the probe).
+		m.issue(now, CmdProbe, -1, append(m.cmdBuf[:0], "AT\r\n"...))
 	}
 }
 

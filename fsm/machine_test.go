@@ -818,8 +818,8 @@ func TestStarvedStreamWaitsForWake(t *testing.T) {
 		t.Fatalf("head %q", head)
 	}
 	tm.wantIdle() // nothing ready: no empty AT+CIPSEND, no polling
-	if !tm.m.NextDeadline().IsZero() {
-		t.Fatalf("a starved link set a deadline %v", tm.m.NextDeadline())
+	if d := tm.m.NextDeadline(); d.Before(tm.now.Add(tm.m.Config().Heartbeat)) {
+		t.Fatalf("a starved link set a deadline %v before the heartbeat", d.Sub(tm.now))
 	}
 	st.buf.WriteString("part one;")
 	gen := tm.m.LinkGen(0)
@@ -949,5 +949,41 @@ func TestNoiseAfterPayloadResyncs(t *testing.T) {
 		if s := tm.m.LinkState(i); s != LinkReceiving {
 			t.Fatalf("link %d is %v after noise, want receiving", i, s)
 		}
+	}
+}
+
+// A reset whose "ready" is lost on the line: the modem echoes the next
+// command (echo is on again after a boot), and the machine takes that for
+// the reboot it is and configures the modem again.
+func TestEchoRevealsAnUnseenReset(t *testing.T) {
+	for _, gen := range gens {
+		tm := serving(t, gen, Config{IdleTimeout: time.Minute})
+		tm.says("0,CONNECT\r\n")
+		tm.advance(tm.m.Config().Heartbeat) // idle: the heartbeat probe
+		tm.wantWrite("heartbeat", "AT\r\n")
+		tm.says(tm.echo("AT\r\n") + tm.ok())
+		if tm.m.State() == ModemServing || tm.m.LinkState(0) != LinkFree {
+			t.Fatalf("%v: state %v, link 0 %v after the echo", gen, tm.m.State(), tm.m.LinkState(0))
+		}
+		if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedReset {
+			t.Fatalf("%v: link closed for %v", gen, n.Reason)
+		}
+		tm.advance(100 * time.Millisecond)
+		tm.wantWrite("echo off", "ATE0\r\n")
+	}
+}
+
+// An idle modem is probed once per heartbeat, and not more often.
+func TestHeartbeat(t *testing.T) {
+	tm := serving(t, GenESPAT, Config{Heartbeat: 3 * time.Second})
+	tm.advance(2 * time.Second)
+	tm.wantIdle()
+	tm.advance(time.Second)
+	tm.wantWrite("heartbeat", "AT\r\n")
+	tm.says(tm.ok())
+	tm.advance(2900 * time.Millisecond)
+	tm.wantIdle()
+	if tm.m.State() != ModemServing {
+		t.Fatalf("state %v", tm.m.State())
 	}
 }
