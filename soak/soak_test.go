@@ -39,6 +39,10 @@ const (
 	perByteFaults = 0.01 / 300
 	// recoveryBound is how soon the server must serve again after a reset.
 	recoveryBound = 2 * time.Second
+	// gapBound is the longest the server may go without completing a
+	// response while clients keep asking: a server that stops serving
+	// (a modem it lost track of) fails it.
+	gapBound = 5 * time.Second
 )
 
 // soakFaults injects every fault the emulator has, each about 1%: the
@@ -55,12 +59,16 @@ func soakFaults() sim.Faults {
 }
 
 // resetClock timestamps the emulator's injected resets, from its
-// diagnostics, and the server's NoteServing notes.
+// diagnostics, and the responses the server completes, from its notes.
 type resetClock struct {
-	mu      sync.Mutex
-	resets  []time.Time
-	serving []time.Time
+	mu     sync.Mutex
+	resets []time.Time
+	// done holds, per completed response, when its request began and
+	// when its last byte was accepted by the modem.
+	done []span
 }
+
+type span struct{ begun, end time.Time }
 
 func (c *resetClock) logf(format string, args ...any) {
 	if strings.HasPrefix(format, "sim: fault: reset") || strings.HasPrefix(format, "sim: reset injected") {
@@ -70,26 +78,51 @@ func (c *resetClock) logf(format string, args ...any) {
 	}
 }
 
-func (c *resetClock) served() {
+func (c *resetClock) responseDone(dur time.Duration) {
+	now := time.Now()
 	c.mu.Lock()
-	c.serving = append(c.serving, time.Now())
+	c.done = append(c.done, span{now.Add(-dur), now})
 	c.mu.Unlock()
 }
 
-// recoveries returns, for every reset, the time until the next
-// NoteServing; pending counts resets not followed by one.
+// recoveries returns, for every reset, the time until the server had
+// served a request begun after it; pending counts resets not followed by
+// one.
 func (c *resetClock) recoveries() (d []time.Duration, pending int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, r := range c.resets {
-		i, _ := slices.BinarySearchFunc(c.serving, r, func(a, b time.Time) int { return a.Compare(b) })
-		if i == len(c.serving) {
+		best := time.Duration(-1)
+		for _, s := range c.done {
+			if s.begun.After(r) && (best < 0 || s.end.Sub(r) < best) {
+				best = s.end.Sub(r)
+			}
+		}
+		if best < 0 {
 			pending++
 			continue
 		}
-		d = append(d, c.serving[i].Sub(r))
+		d = append(d, best)
 	}
 	return d, pending
+}
+
+// longestGap returns the longest time between completed responses in
+// [from, to].
+func (c *resetClock) longestGap(from, to time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ends := []time.Time{from}
+	for _, s := range c.done {
+		ends = append(ends, s.end)
+	}
+	ends = append(ends, to)
+	slices.SortFunc(ends, func(a, b time.Time) int { return a.Compare(b) })
+	var g time.Duration
+	for i := 1; i < len(ends); i++ {
+		g = max(g, ends[i].Sub(ends[i-1]))
+	}
+	return g
 }
 
 // lastResetServed reports whether the server has served since the last reset.
@@ -159,6 +192,7 @@ type soakResult struct {
 	recovery  []time.Duration
 	pending   int
 	elapsed   time.Duration
+	gap       time.Duration
 	goroutine [2]int
 	heap      [2]uint64
 	timedOut  bool
@@ -191,6 +225,9 @@ func TestSoak(t *testing.T) {
 			if d > recoveryBound {
 				t.Errorf("the server served again %v after a reset (bound %v)", d, recoveryBound)
 			}
+		}
+		if res.gap > gapBound {
+			t.Errorf("the server completed no response for %v (bound %v)", res.gap, gapBound)
 		}
 		if res.pending > 0 {
 			t.Errorf("%d resets were not followed by serving", res.pending)
@@ -226,8 +263,8 @@ func runSoak(t *testing.T, p sim.Profile, total int, limit time.Duration, seed i
 		SendOKTimeout:  300 * time.Millisecond,
 		Emulator:       sim.Config{Unpaced: true, Faults: soakFaults(), Seed: seed, Logf: clock.logf},
 		Observe: func(n fsm.Note) {
-			if n.Kind == fsm.NoteServing {
-				clock.served()
+			if n.Kind == fsm.NoteResponseDone {
+				clock.responseDone(n.Dur)
 			}
 			nt.observe(n)
 		},
@@ -298,10 +335,17 @@ func runSoak(t *testing.T, p sim.Profile, total int, limit time.Duration, seed i
 	}
 	wg.Wait()
 	res.elapsed = time.Since(start)
+	res.gap = clock.longestGap(start, time.Now())
 
-	// A reset near the end: let the server come back before stopping.
-	for end := time.Now().Add(5 * time.Second); !clock.lastResetServed() && time.Now().Before(end); {
-		time.Sleep(10 * time.Millisecond)
+	// A reset near the end: the server must come back before it stops.
+	if !clock.lastResetServed() {
+		c := &client{addr: env.Addr, app: a, timeout: 5 * time.Second}
+		for end := time.Now().Add(5 * time.Second); !clock.lastResetServed() && time.Now().Before(end); {
+			q := request{method: http.MethodGet, path: "/bytes", n: 10, seed: 1}
+			c.do(&q, "final")
+			time.Sleep(20 * time.Millisecond)
+		}
+		c.drop()
 	}
 	if err := env.Stop(); err != nil {
 		t.Error(err)
@@ -380,9 +424,10 @@ func report(t *testing.T, p sim.Profile, r *soakResult) {
 	rec := slices.Clone(r.recovery)
 	slices.Sort(rec)
 	if len(rec) > 0 {
-		fmt.Fprintf(&b, "\n  recovery after %d resets (wall, unpaced): p50 %v, p99 %v, max %v; %d pending",
+		fmt.Fprintf(&b, "\n  serving again after %d resets (wall, unpaced): p50 %v, p99 %v, max %v; %d pending",
 			len(rec), rec[len(rec)/2].Round(time.Millisecond), rec[len(rec)*99/100].Round(time.Millisecond), rec[len(rec)-1].Round(time.Millisecond), r.pending)
 	}
+	fmt.Fprintf(&b, "\n  longest time without a completed response: %v", r.gap.Round(time.Millisecond))
 	fmt.Fprintf(&b, "\n  goroutines %d -> %d, heap in use %.1f -> %.1f MiB", r.goroutine[0], r.goroutine[1], float64(r.heap[0])/(1<<20), float64(r.heap[1])/(1<<20))
 	t.Log(b.String())
 }
