@@ -37,7 +37,9 @@ type Server struct {
 	Device string
 	// Baud is the line rate; 0 means 115200.
 	Baud int
-	// SSID and Password, when SSID is set, make the modem join that network.
+	// SSID and Password, when SSID is set, make the modem join that
+	// network. They go into an AT command, escaped; ListenAndServe refuses
+	// values that cannot be (control characters, over 32 and 64 bytes).
 	SSID, Password string
 	// ModemPort is the TCP port the modem listens on; 0 means 80.
 	ModemPort int
@@ -104,6 +106,9 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	s.mu.Unlock()
 	defer close(s.done)
 	defer s.stop()
+	if err := fsm.CheckCredentials(s.SSID, s.Password); err != nil {
+		return fmt.Errorf("espgate: %w", err)
+	}
 
 	log := zerolog.Nop()
 	if s.Logger != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/rs/zerolog/diode"
 
 	"github.com/espgate/espgate"
+	"github.com/espgate/espgate/fsm"
 	"github.com/espgate/espgate/metrics"
 	"github.com/espgate/espgate/sim"
 )
@@ -94,6 +95,9 @@ func parseServe(args []string, stderr io.Writer) (*serveFlags, error) {
 	}
 	if f.metricsKey == "" {
 		f.metricsKey = os.Getenv("ESPGATE_METRICS_AUTH")
+	}
+	if err := fsm.CheckCredentials(f.ssid, f.password); err != nil {
+		return nil, fmt.Errorf("--ssid/--password: %w", err)
 	}
 	if f.metricsKey != "" && !strings.Contains(f.metricsKey, ":") {
 		return nil, fmt.Errorf("--metrics-auth must be user:password")
