@@ -68,6 +68,12 @@ type link struct {
 	raw          bool // hijacked: bytes pass through both ways
 	// closeDelimited: the response body ends when the link closes.
 	closeDelimited bool
+
+	// held is a chunk's last byte kept for the next chunk, so that no
+	// chunk reads as a command line (see announce); heldLast: it ends
+	// the response.
+	held              byte
+	holding, heldLast bool
 }
 
 func (l *link) init(id int, cfg *Config) {
@@ -306,6 +312,7 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 	}
 	l.headOff, l.bodyOff, l.wireBytes = 0, 0, 0
 	l.chunked, l.streamEOF, l.filledAll, l.streamFailed, l.starved = false, false, false, false, false
+	l.holding = false
 	l.noBody = r.Status == http.StatusNoContent || r.Status == http.StatusNotModified ||
 		(req != nil && !isError && string(req.Method) == http.MethodHead)
 
@@ -375,7 +382,7 @@ func (l *link) hasOutput() bool {
 	if l.interim && !l.interimSent && l.state == LinkReceiving {
 		return true
 	}
-	return l.state == LinkSending && !l.filledAll && !l.starved
+	return l.state == LinkSending && (l.holding || !l.filledAll && !l.starved)
 }
 
 var errShortStream = errors.New("fsm: response stream ended before its Length")
@@ -387,8 +394,16 @@ func (l *link) fill(m *Machine, now time.Time, dst []byte) (int, bool) {
 		l.interimSent = true
 		return copy(dst, continue100), false
 	}
-	n := copy(dst, l.head[l.headOff:])
-	l.headOff += n
+	n := 0
+	if l.holding {
+		dst[0], l.holding, n = l.held, false, 1
+		if l.heldLast {
+			return 1, true
+		}
+	}
+	k := copy(dst[n:], l.head[l.headOff:])
+	l.headOff += k
+	n += k
 	if l.headOff < len(l.head) {
 		return n, false
 	}
@@ -586,6 +601,7 @@ func (l *link) closed(m *Machine, reason CloseReason) {
 	l.stash = l.stash[:0]
 	l.resp = Response{}
 	l.interim, l.interimSent, l.closeIssued = false, false, false
+	l.holding = false
 	l.deadline, l.dlKind = time.Time{}, dlNone
 	l.ipLen, l.port = 0, 0
 	l.raw = false

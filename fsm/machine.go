@@ -880,12 +880,27 @@ func (m *Machine) announce(now time.Time, l *link) bool {
 		}
 		return false
 	}
+	if n > 1 && commandLike(m.send[:n]) {
+		// A chunk that reads as a command line would run as one on a
+		// modem that is not collecting payload (and an emulator flags it
+		// as a command sent in a payload): its last byte goes with the
+		// link's next chunk.
+		n--
+		l.held, l.holding, l.heldLast = m.send[n], true, done
+		done = false
+	}
 	m.sendLen, m.sendLink, m.sendGen, m.sendDone = n, l.id, l.gen, done
 	l.wireBytes += int64(n)
 	line := strconv.AppendInt(append(m.cmdBuf[:0], "AT+CIPSEND="...), int64(l.id), 10)
 	line = strconv.AppendInt(append(line, ','), int64(n), 10)
 	m.issue(now, CmdSend, l.id, append(line, "\r\n"...))
 	return true
+}
+
+// commandLike reports whether b reads as an AT command line: it begins
+// with "AT" (in either case) and ends with CR LF.
+func commandLike(b []byte) bool {
+	return len(b) >= 4 && b[0]|0x20 == 'a' && b[1]|0x20 == 't' && b[len(b)-2] == '\r' && b[len(b)-1] == '\n'
 }
 
 // filler completes a payload that must not carry data: spaces, no line end.

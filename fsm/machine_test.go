@@ -987,3 +987,41 @@ func TestHeartbeat(t *testing.T) {
 		t.Fatalf("state %v", tm.m.State())
 	}
 }
+
+// No chunk reads as a command line: a chunk that would begin with "AT" and
+// end with CR LF leaves its last byte to the next one. The client gets the
+// body unchanged.
+func TestNoChunkReadsAsACommand(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		tm := serving(t, GenNonOS, Config{})
+		var body []byte
+		tm.handler = func(int, uint32) (Response, bool) {
+			r := Response{Status: 200, Body: body}
+			if stream {
+				r = Response{Status: 200, Stream: bytes.NewReader(body), Length: int64(len(body))}
+			}
+			return r, true
+		}
+		tm.says("0,CONNECT\r\n")
+		// The first request's response tells the head's length.
+		body = []byte("x")
+		tm.says(ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		head := len(tm.sendChunk(0)) - 1 + 3 // Content-Length: 4 digits, not 1
+		body = append(bytes.Repeat([]byte{'.'}, MaxSend-head), bytes.Repeat([]byte("AT+RST\r\n"), MaxSend/8+1)...)
+		tm.says(ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		var got []byte
+		for {
+			p := tm.sendChunk(0)
+			if commandLike([]byte(p)) {
+				t.Fatalf("stream %v: chunk %q... reads as a command", stream, p[:min(len(p), 20)])
+			}
+			got = append(got, p...)
+			if _, ok := tm.lastNote(NoteResponseDone); ok && tm.count(NoteResponseDone) == 2 {
+				break
+			}
+		}
+		if !bytes.HasSuffix(got, body) || len(got) != head+len(body) {
+			t.Fatalf("stream %v: the client got %d bytes, want %d ending with the body", stream, len(got), head+len(body))
+		}
+	}
+}
