@@ -4,7 +4,6 @@
 package loop
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,6 +60,8 @@ type Loop struct {
 	det      [fsm.MaxLinks]*detached // the detached request of each link
 	raw      [fsm.MaxLinks]rawSink   // the hijacked link's receiver
 	detacher [fsm.MaxLinks]func() handlers.Detached
+	// redactRx and redactTx keep passwords out of the trace log.
+	redactRx, redactTx redactor
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
 
@@ -302,20 +303,18 @@ func (l *Loop) drain(now time.Time) {
 	}
 }
 
-var cwjap = []byte("AT+CWJAP")
-
 // traceBytes logs serial traffic at trace level, escaped; the Wi-Fi
-// password never reaches the log.
+// password never reaches the log, not even in a modem's echo.
 func (l *Loop) traceBytes(dir string, b []byte) {
 	e := l.cfg.Log.Trace()
 	if e == nil {
 		return
 	}
-	if dir == "tx" && bytes.HasPrefix(b, cwjap) {
-		e.Str("dir", dir).Str("data", "AT+CWJAP=<redacted>").Msg("serial")
-		return
+	r := &l.redactRx
+	if dir == "tx" {
+		r = &l.redactTx
 	}
-	e.Str("dir", dir).Str("data", strconv.Quote(string(b))).Msg("serial")
+	e.Str("dir", dir).Str("data", strconv.Quote(string(r.filter(nil, b)))).Msg("serial")
 }
 
 // serve runs the handler for the request on link and hands its answer to

@@ -527,7 +527,8 @@ func (c *chip) lineDone() {
 
 // quoteLine renders a received line for diagnostics.
 func quoteLine(raw []byte, n int) string {
-	s := string(appendEscaped(nil, raw))
+	var r redactor
+	s := string(appendEscaped(nil, r.filter(nil, raw)))
 	if n > len(raw) {
 		s += fmt.Sprintf("...(%d bytes)", n)
 	}
