@@ -163,12 +163,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		select {
 		case r := <-l.reads:
 			now = l.cfg.Now()
-			if r.err != nil {
-				return fmt.Errorf("%w: %w", ErrPort, r.err)
+			if err := l.input(now, r); err != nil {
+				return err
 			}
-			l.traceBytes("rx", r.buf[:r.n])
-			m.Input(now, r.buf[:r.n])
-			l.free <- r.buf
 		case err := <-l.wrote:
 			now = l.cfg.Now()
 			if err != nil {
@@ -177,6 +174,19 @@ func (l *Loop) Run(ctx context.Context) error {
 			writing = false
 			m.WriteDone(now)
 		case <-timer.C:
+			// Input that came before the deadline was noticed decides
+			// first: a reply already read is no timeout (the loop may
+			// have been kept from running).
+			for pending := true; pending; {
+				select {
+				case r := <-l.reads:
+					if err := l.input(l.cfg.Now(), r); err != nil {
+						return err
+					}
+				default:
+					pending = false
+				}
+			}
 			now = l.cfg.Now()
 			m.Tick(now)
 		case f := <-l.posts:
@@ -191,6 +201,17 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		l.drain(now)
 	}
+}
+
+// input hands bytes the reader pump read to the machine.
+func (l *Loop) input(now time.Time, r readResult) error {
+	if r.err != nil {
+		return fmt.Errorf("%w: %w", ErrPort, r.err)
+	}
+	l.traceBytes("rx", r.buf[:r.n])
+	l.m.Input(now, r.buf[:r.n])
+	l.free <- r.buf
+	return nil
 }
 
 // readPump reads the line into free buffers and hands them to the loop.
