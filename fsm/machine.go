@@ -189,6 +189,8 @@ type Machine struct {
 	// resend says what was written after a send's prompt or result was
 	// lost; the machine then waits for the modem's Recv and result.
 	resend resendKind
+	// echoed: the modem echoed a command while serving (see reply).
+	echoed bool
 
 	// Bring-up.
 	step      step
@@ -482,8 +484,10 @@ func (m *Machine) reply(now time.Time, ev *parser.ATEvent) {
 	case parser.ATLine, parser.ATLinkInvalid, parser.ATUnlink:
 		if m.state == ModemServing && m.slot != SlotIdle && m.cmdLen > 2 && string(ev.Data) == string(m.cmdBuf[:m.cmdLen-2]) {
 			// The modem echoes the command: echo is on again, so it
-			// rebooted and its "ready" was lost on the line.
-			m.ready(now)
+			// rebooted since ATE0 and its "ready" was lost on the line.
+			// The command's answer still comes (a prompt must get its
+			// payload); the modem is configured again after it.
+			m.echoed = true
 			return
 		}
 		if m.slot == SlotAwaitOK {
@@ -810,6 +814,7 @@ func (m *Machine) dropAll(reason CloseReason) {
 	m.cmdDeadline = time.Time{}
 	m.sendLen = 0
 	m.resend = resendNone
+	m.echoed = false
 	m.sc.Reset()
 	m.ipdLink, m.afterPayload, m.stallAt = -1, false, time.Time{}
 }
@@ -818,6 +823,13 @@ func (m *Machine) dropAll(reason CloseReason) {
 func (m *Machine) schedule(now time.Time) {
 	if m.slot != SlotIdle || m.nOut > 0 || m.waitReady {
 		return
+	}
+	if m.echoed {
+		m.echoed = false
+		if m.state == ModemServing {
+			m.ready(now) // the reboot whose "ready" was lost
+			return
+		}
 	}
 	if !m.retryAt.IsZero() {
 		if now.Before(m.retryAt) {

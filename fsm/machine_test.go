@@ -1025,3 +1025,25 @@ func TestNoChunkReadsAsACommand(t *testing.T) {
 		}
 	}
 }
+
+// A reboot whose "ready" was lost during bring-up leaves a serving modem
+// with echo on. The first send is echoed: its prompt still gets its
+// payload (the modem collects it), and only then is the modem configured
+// again.
+func TestEchoedSendCompletesBeforeReconfiguring(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{})
+	tm.handler = text("hi")
+	tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+	tm.says(tm.echo(line) + tm.prompt())
+	p := tm.write()
+	if !strings.HasSuffix(string(p), "\r\n\r\nhi") {
+		t.Fatalf("payload %q", p)
+	}
+	tm.says(fmt.Sprintf("\r\nRecv %d bytes\r\n\r\nSEND OK\r\n", len(p)))
+	if tm.m.State() == ModemServing || tm.m.LinkState(0) != LinkFree {
+		t.Fatalf("state %v, link %v: want the modem configured again", tm.m.State(), tm.m.LinkState(0))
+	}
+	tm.advance(100 * time.Millisecond)
+	tm.wantWrite("echo off", "ATE0\r\n")
+}
