@@ -346,6 +346,9 @@ func (c *chip) boot(reset bool) {
 	c.bootTxStart = c.m.line.queuedOffset()
 	c.write(c.bootGarbage())
 	c.after(c.t.Boot, func() {
+		// Bytes that came during the boot went to the ROM at its own baud
+		// rate: a line begun then does not go on after "ready".
+		c.resetLine()
 		c.readyEnd = c.write(msgReady)
 		for i := range c.goneAt {
 			c.goneAt[i] = c.readyEnd
