@@ -1047,3 +1047,21 @@ func TestEchoedSendCompletesBeforeReconfiguring(t *testing.T) {
 	tm.advance(100 * time.Millisecond)
 	tm.wantWrite("echo off", "ATE0\r\n")
 }
+
+// Waiting for an address after a reboot, the machine asks again as soon
+// as the modem says it has one, not at its next poll.
+func TestGotIPEndsTheAddressWait(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{})
+	tm.says("\r\nready\r\n") // an unexpected reboot
+	tm.advance(100 * time.Millisecond)
+	tm.wantWrite("echo off", "ATE0\r\n")
+	tm.says(tm.ok())
+	tm.wantWrite("version", "AT+GMR\r\n")
+	tm.says("AT version:1.7.4.0(May 11 2020 19:13:04)\r\n" + tm.ok())
+	tm.wantWrite("address", "AT+CIFSR\r\n")
+	tm.says("+CIFSR:STAIP,\"0.0.0.0\"\r\n" + tm.ok())
+	tm.advance(10 * time.Millisecond)
+	tm.wantIdle()
+	tm.says("WIFI CONNECTED\r\nWIFI GOT IP\r\n")
+	tm.wantWrite("address at once", "AT+CIFSR\r\n")
+}

@@ -319,6 +319,8 @@ func (m *Machine) wifi(now time.Time, k parser.ATKind) {
 		name = wifiGotIP
 		if m.state == ModemServing {
 			m.refreshAddr = true
+		} else if m.step == stepAddress && m.slot == SlotIdle && !m.retryAt.IsZero() {
+			m.retryAt = now // the address it waits for has come: ask now
 		}
 	case parser.ATWifiDisconnect:
 		name = wifiDisconnected
