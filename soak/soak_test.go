@@ -80,8 +80,13 @@ func (c *resetClock) logf(format string, args ...any) {
 
 func (c *resetClock) responseDone(dur time.Duration) {
 	now := time.Now()
+	c.served(now.Add(-dur), now)
+}
+
+// served records a response to a request begun at begun, complete at end.
+func (c *resetClock) served(begun, end time.Time) {
 	c.mu.Lock()
-	c.done = append(c.done, span{now.Add(-dur), now})
+	c.done = append(c.done, span{begun, end})
 	c.mu.Unlock()
 }
 
@@ -270,11 +275,22 @@ func runSoak(t *testing.T, p sim.Profile, total int, limit time.Duration, seed i
 		},
 	}
 	if *soakTrace != "" {
+		// The trace, and beside it the server's debug log, whose first line
+		// gives the wall time of the trace's zero.
 		f, err := os.Create(*soakTrace + "." + string(p))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
+		lf, err := os.Create(*soakTrace + "." + string(p) + ".log")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lf.Close()
+		fmt.Fprintf(lf, "trace zero: %s\n", time.Now().Format(time.RFC3339Nano))
+		zerolog.TimeFieldFormat = time.RFC3339Nano
+		l := zerolog.New(lf).Level(zerolog.DebugLevel).With().Timestamp().Logger()
+		srv.Logger = &l
 		srv.Emulator.Trace = f
 	}
 	env := e2etest.Start(t, p, srv)
