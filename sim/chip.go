@@ -152,6 +152,10 @@ type chip struct {
 	goneAt [MaxLinks]int64
 	async  []asyncMsg
 	send   *sendOp
+
+	// lineFaultAt is the queue offset of the last byte a line fault
+	// (drop, flip) hit.
+	lineFaultAt int64
 }
 
 func factoryFlash(p Profile, cfg *Config) flash {
@@ -260,15 +264,18 @@ func (c *chip) shutdown() {
 func (c *chip) write(s string) int64 {
 	b := []byte(s)
 	if c.dDrop.p > 0 || c.dFlip.p > 0 {
+		base := c.m.line.queuedOffset()
 		out := b[:0]
 		for _, x := range b {
 			if c.dDrop.roll() {
 				c.m.stats.fault(FaultDrop)
+				c.lineFaultAt = base + int64(len(out))
 				continue
 			}
 			if c.dFlip.roll() {
 				x ^= 1 << c.dFlip.intn(8)
 				c.m.stats.fault(FaultFlip)
+				c.lineFaultAt = base + int64(len(out))
 			}
 			out = append(out, x)
 		}
@@ -567,8 +574,12 @@ func (c *chip) finalReply(end int64) {
 // free when it sent the executing command: the notice came before the final
 // reply to its previous command, and it had read that reply. (A notice only
 // read does not count: the host may not have parsed it yet.)
+//
+// A line fault in the notice, or in the frame before it (whose garbled
+// length can make the host's parser swallow the notice), excuses the host.
 func (c *chip) hostKnewGone(id int) bool {
-	return c.goneAt[id] <= c.lastReplyEnd && c.cmdKnow >= c.lastReplyEnd
+	garbled := c.lineFaultAt > 0 && c.lineFaultAt < c.goneAt[id] && c.goneAt[id]-c.lineFaultAt <= int64(c.cfg.MaxIPD)+64
+	return c.goneAt[id] <= c.lastReplyEnd && c.cmdKnow >= c.lastReplyEnd && !garbled
 }
 
 // Unsolicited output.

@@ -541,3 +541,25 @@ func TestHTTPClient(t *testing.T) {
 		})
 	}
 }
+
+// A CIPSEND for a link whose CLOSED a line fault may have hidden from the
+// host (in the notice, or in the frame before it) is not counted.
+func TestSendDeadLinkExcusedByLineFault(t *testing.T) {
+	c := &chip{cfg: &Config{MaxIPD: DefaultMaxIPD}}
+	c.goneAt[2], c.lastReplyEnd, c.cmdKnow = 5000, 5100, 5200
+	for _, tc := range []struct {
+		fault int64
+		knew  bool
+	}{
+		{0, true},           // no line fault yet
+		{100, true},         // long before
+		{5000 - 300, false}, // in the frame before the notice
+		{5000 - 3, false},   // in the notice
+		{5050, true},        // after the notice: it was read intact
+	} {
+		c.lineFaultAt = tc.fault
+		if got := c.hostKnewGone(2); got != tc.knew {
+			t.Errorf("line fault at %d: hostKnewGone = %v, want %v", tc.fault, got, tc.knew)
+		}
+	}
+}
