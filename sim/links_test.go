@@ -563,3 +563,20 @@ func TestSendDeadLinkExcusedByLineFault(t *testing.T) {
 		}
 	}
 }
+
+// A malformed line (filler the host wrote, not knowing whether the modem
+// took its command) after a final reply a line fault hit is not counted;
+// the same line after an intact reply is.
+func TestMalformedAfterGarbledReplyExcused(t *testing.T) {
+	m := newTestModem(t, Config{Unpaced: true})
+	m.control(func(c *chip) { // on the chip's goroutine
+		c.firstBoot = false
+		c.informedAt = 0
+		c.lastReplyEnd = 1000
+		c.lineFaultAt = 997 // in the reply
+		c.violate(ViolMalformed, 1200, "filler")
+		c.lineFaultAt = 500 // long before it
+		c.violate(ViolMalformed, 1200, "filler")
+	})
+	wantViolations(t, m, map[ViolationKind]int{ViolMalformed: 1})
+}
