@@ -187,20 +187,21 @@ func mix(r *rand.Rand) request {
 
 // soakResult is what one profile's soak saw.
 type soakResult struct {
-	requests  int
-	outcomes  [numOutcomes]int
-	failures  []string
-	faults    map[string]int
-	stats     sim.Stats
-	closed    map[fsm.CloseReason]int
-	failure   map[fsm.Failure]int
-	recovery  []time.Duration
-	pending   int
-	elapsed   time.Duration
-	gap       time.Duration
-	goroutine [2]int
-	heap      [2]uint64
-	timedOut  bool
+	requests   int
+	outcomes   [numOutcomes]int
+	failures   []string
+	faults     map[string]int
+	stats      sim.Stats
+	closed     map[fsm.CloseReason]int
+	failure    map[fsm.Failure]int
+	recovery   []time.Duration
+	pending    int
+	elapsed    time.Duration
+	gap        time.Duration
+	hostResets int
+	goroutine  [2]int
+	heap       [2]uint64
+	timedOut   bool
 }
 
 // TestSoak runs -soak.requests requests of mixed sizes from five clients
@@ -240,8 +241,8 @@ func TestSoak(t *testing.T) {
 		if res.outcomes[outOK] == 0 {
 			t.Error("no request was served")
 		}
-		for _, name := range []string{sim.FaultReset, sim.FaultBusy, sim.FaultSendFail, sim.FaultFailOK, sim.FaultNoSendOK,
-			sim.FaultInterleave, sim.FaultGlueClosed, sim.FaultVanish, sim.FaultWiFiDrop} {
+		for _, name := range []string{sim.FaultReset, sim.FaultResetAfter, sim.FaultBusy, sim.FaultSendFail, sim.FaultFailOK,
+			sim.FaultNoSendOK, sim.FaultDrop, sim.FaultFlip, sim.FaultInterleave, sim.FaultGlueClosed, sim.FaultVanish, sim.FaultWiFiDrop} {
 			if res.faults[name] == 0 && res.requests >= 1000 {
 				t.Errorf("fault %s was never injected in %d requests", name, res.requests)
 			}
@@ -370,7 +371,7 @@ func runSoak(t *testing.T, p sim.Profile, total int, limit time.Duration, seed i
 	res.faults = res.stats.Faults
 	res.recovery, res.pending = clock.recoveries()
 	nt.mu.Lock()
-	res.closed, res.failure = maps.Clone(nt.closed), maps.Clone(nt.failure)
+	res.closed, res.failure, res.hostResets = maps.Clone(nt.closed), maps.Clone(nt.failure), nt.resets
 	nt.mu.Unlock()
 
 	// The app's records are the run's only deliberate leftovers.
@@ -433,6 +434,7 @@ func report(t *testing.T, p sim.Profile, r *soakResult) {
 	for _, k := range slices.Sorted(maps.Keys(r.closed)) {
 		fmt.Fprintf(&b, " %s=%d", k, r.closed[k])
 	}
+	fmt.Fprintf(&b, "\n  modem resets the server saw: %d", r.hostResets)
 	fmt.Fprintf(&b, "\n  AT failures:")
 	for _, k := range slices.Sorted(maps.Keys(r.failure)) {
 		fmt.Fprintf(&b, " %s=%d", k, r.failure[k])
