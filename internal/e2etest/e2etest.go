@@ -108,7 +108,7 @@ func (env *Env) Stop() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
 		if err := env.Server.Shutdown(ctx); err != nil {
-			env.stopErr = fmt.Errorf("Shutdown: %w", err)
+			env.stopErr = fmt.Errorf("shutdown: %w", err)
 			return
 		}
 		if err := <-env.errc; err != nil {
