@@ -637,13 +637,14 @@ func (m *Machine) commandTimeout(now time.Time) {
 		resend := m.resend
 		m.resend = resendNone
 		retry := m.timeoutRun < 3 || m.state != ModemServing
-		// The prompt or the result was lost. A modem that answered OK
-		// collects the payload: the chunk itself goes if no line in it
-		// could run as a command were the OK not this command's. Otherwise
-		// a modem that may be collecting gets filler, which without a line
-		// end is harmless as command input, and the link is given up. A
-		// result without "Recv" means the modem had the whole payload and
-		// "Recv" was lost: nothing to complete then.
+		// The prompt or the result was lost (or is late). A modem that
+		// answered OK collects the payload, and one whose answer is lost
+		// may: the chunk itself goes if no line in it could run as a
+		// command, so that a client whose chunk the modem takes gets its
+		// own bytes. Otherwise a modem that may be collecting gets filler,
+		// which without a line end is harmless as command input, and the
+		// link is given up. A result without "Recv" means the modem had
+		// the whole payload and "Recv" was lost: nothing to complete then.
 		switch {
 		case !retry:
 		case resend != resendNone:
@@ -656,7 +657,7 @@ func (m *Machine) commandTimeout(now time.Time) {
 			m.sendLen = 0
 			m.issue(now, CmdProbe, -1, append(m.cmdBuf[:0], "AT\r\n"...))
 			return
-		case slot == SlotAwaitPrompt && live && inert(m.send[:m.sendLen]):
+		case (slot == SlotAwaitPrompt || slot == SlotAwaitOK) && live && inert(m.send[:m.sendLen]):
 			m.resendPayload(resendData, m.send[:m.sendLen])
 			return
 		case slot == SlotAwaitPrompt || slot == SlotAwaitOK || (slot == SlotAwaitSendOK && !m.recvSeen && !m.resultNoRecv):

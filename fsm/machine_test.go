@@ -1065,3 +1065,36 @@ func TestGotIPEndsTheAddressWait(t *testing.T) {
 	tm.says("WIFI CONNECTED\r\nWIFI GOT IP\r\n")
 	tm.wantWrite("address at once", "AT+CIFSR\r\n")
 }
+
+// No answer at all to AT+CIPSEND (lost, or late): the modem may be
+// collecting, so the chunk itself goes when no line in it can run as a
+// command. Taken as payload, the client gets its own bytes and the
+// response goes on; not taken, a probe clears the modem's line buffer and
+// the link is given up.
+func TestLostSendAnswerSendsTheChunk(t *testing.T) {
+	for _, collecting := range []bool{true, false} {
+		tm := serving(t, GenESPAT, Config{})
+		tm.handler = text("body")
+		tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+		var n int
+		fmt.Sscanf(line, "AT+CIPSEND=0,%d", &n)
+		tm.advanceToDeadline() // nothing came back
+		if p := tm.write(); len(p) != n || !strings.HasSuffix(string(p), "\r\n\r\nbody") {
+			t.Fatalf("want the %d-byte chunk, got %q", n, p)
+		}
+		tm.wantIdle()
+		if collecting {
+			tm.says(fmt.Sprintf("\r\nRecv %d bytes\r\n\r\nSEND OK\r\n", n))
+			if _, ok := tm.lastNote(NoteResponseDone); !ok || tm.m.LinkState(0) != LinkReceiving {
+				t.Fatalf("response not done (link %v)", tm.m.LinkState(0))
+			}
+			continue
+		}
+		tm.says("\r\nERROR\r\n\r\nERROR\r\n") // its lines, as commands
+		tm.advanceToDeadline()
+		tm.wantWrite("resync probe", "AT\r\n")
+		tm.says("\r\nERROR\r\n")
+		tm.closeLink(0)
+	}
+}

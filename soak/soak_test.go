@@ -265,7 +265,7 @@ func runSoak(t *testing.T, p sim.Profile, total int, limit time.Duration, seed i
 		HeaderTimeout:  time.Second,
 		BodyTimeout:    time.Second,
 		IdleTimeout:    2 * time.Second,
-		CommandTimeout: 300 * time.Millisecond,
+		CommandTimeout: 500 * time.Millisecond,
 		SendOKTimeout:  300 * time.Millisecond,
 		Emulator:       sim.Config{Unpaced: true, Faults: soakFaults(), Seed: seed, Logf: clock.logf},
 		Observe: func(n fsm.Note) {
