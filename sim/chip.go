@@ -154,8 +154,10 @@ type chip struct {
 	send   *sendOp
 
 	// lineFaultAt is the queue offset of the last byte a line fault
-	// (drop, flip) hit.
-	lineFaultAt int64
+	// (drop, flip) hit; firstFault that of the first in the last write
+	// (-1: none); idFaultAt that of the last fault in an +IPD header or a
+	// CONNECT notice, which can make the host take a link for open.
+	lineFaultAt, firstFault, idFaultAt int64
 }
 
 func factoryFlash(p Profile, cfg *Config) flash {
@@ -263,19 +265,26 @@ func (c *chip) shutdown() {
 // It returns the queue offset just past them.
 func (c *chip) write(s string) int64 {
 	b := []byte(s)
+	c.firstFault = -1
 	if c.dDrop.p > 0 || c.dFlip.p > 0 {
 		base := c.m.line.queuedOffset()
 		out := b[:0]
+		hit := func() {
+			c.lineFaultAt = base + int64(len(out))
+			if c.firstFault < 0 {
+				c.firstFault = c.lineFaultAt
+			}
+		}
 		for _, x := range b {
 			if c.dDrop.roll() {
 				c.m.stats.fault(FaultDrop)
-				c.lineFaultAt = base + int64(len(out))
+				hit()
 				continue
 			}
 			if c.dFlip.roll() {
 				x ^= 1 << c.dFlip.intn(8)
 				c.m.stats.fault(FaultFlip)
-				c.lineFaultAt = base + int64(len(out))
+				hit()
 			}
 			out = append(out, x)
 		}
@@ -585,10 +594,13 @@ func (c *chip) finalReply(end int64) {
 // read does not count: the host may not have parsed it yet.)
 //
 // A line fault in the notice, or in the frame before it (whose garbled
-// length can make the host's parser swallow the notice), excuses the host.
+// length can make the host's parser swallow the notice), excuses the host;
+// so does one in a frame header or connect notice after it (whose garbled
+// link id can make the host take the link for open again).
 func (c *chip) hostKnewGone(id int) bool {
 	garbled := c.lineFaultAt > 0 && c.lineFaultAt < c.goneAt[id] && c.goneAt[id]-c.lineFaultAt <= int64(c.cfg.MaxIPD)+64
-	return c.goneAt[id] <= c.lastReplyEnd && c.cmdKnow >= c.lastReplyEnd && !garbled
+	reopened := c.idFaultAt > c.goneAt[id] && c.idFaultAt < c.cmdKnow
+	return c.goneAt[id] <= c.lastReplyEnd && c.cmdKnow >= c.lastReplyEnd && !garbled && !reopened
 }
 
 // Unsolicited output.
@@ -661,7 +673,9 @@ func (c *chip) emitAsync() {
 			c.m.stats.update(func(s *Stats) { s.SendOK++ })
 		}
 	case aConnect:
-		c.write(c.connectLine(a.l))
+		if c.write(c.connectLine(a.l)); c.firstFault >= 0 {
+			c.idFaultAt = c.firstFault
+		}
 	case aFrame:
 		c.emitFrame(a.l, a.data)
 	case aNotify:

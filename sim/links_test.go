@@ -562,6 +562,16 @@ func TestSendDeadLinkExcusedByLineFault(t *testing.T) {
 			t.Errorf("line fault at %d: hostKnewGone = %v, want %v", tc.fault, got, tc.knew)
 		}
 	}
+	// A frame header garbled after the notice: its link id may have made
+	// the host take link 2 for open again.
+	c.lineFaultAt, c.idFaultAt = 5150, 5150
+	if c.hostKnewGone(2) {
+		t.Error("a garbled frame header after the notice does not excuse the host")
+	}
+	c.idFaultAt = 4000 // before the notice: no excuse
+	if !c.hostKnewGone(2) {
+		t.Error("a garbled frame header before the notice excuses the host")
+	}
 }
 
 // A malformed line (filler the host wrote, not knowing whether the modem
