@@ -4,7 +4,7 @@ PKGS      ?= ./...
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 30s
 
-.PHONY: run test bench fuzz-smoke lint build build-pi clean
+.PHONY: run test soak bench fuzz-smoke lint build build-pi clean
 
 ## run: serve the demo through the embedded ESP8266 emulator (open the printed URL)
 run:
@@ -13,6 +13,11 @@ run:
 ## test: the whole suite with the race detector
 test:
 	$(GO) test -race -shuffle=on -timeout 15m $(PKGS)
+
+## soak: the fault soak in full (10,000 requests per firmware profile), the bad-input matrix and the security properties
+SOAK_REQUESTS ?= 10000
+soak:
+	$(GO) test -race -count=1 -timeout 60m -v ./soak/ -soak.requests=$(SOAK_REQUESTS) -soak.time=25m -soak.resets=20
 
 ## bench: Go benchmarks with allocation counts, then the end-to-end load harness (quick)
 bench:

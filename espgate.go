@@ -45,7 +45,9 @@ type Server struct {
 	// modem answers there, and fall back to Baud if it does not. Not with
 	// a TCP bridge, whose serial side keeps its own rate.
 	TargetBaud int
-	// SSID and Password, when SSID is set, make the modem join that network.
+	// SSID and Password, when SSID is set, make the modem join that
+	// network. They go into an AT command, escaped; ListenAndServe refuses
+	// values that cannot be (control characters, over 32 and 64 bytes).
 	SSID, Password string
 	// SetupAP, when set, makes the modem open its own Wi-Fi network of this
 	// name at start, where every request gets a set-up page to choose the
@@ -106,6 +108,12 @@ type Server struct {
 	// HeaderTimeout and IdleTimeout bound a request's head and an idle
 	// keep-alive link; zero means 10 s and 5 s.
 	HeaderTimeout, IdleTimeout time.Duration
+	// BodyTimeout bounds a pause inside a request body; zero means 10 s.
+	BodyTimeout time.Duration
+	// CommandTimeout and SendOKTimeout bound the modem's answer to an AT
+	// command and to a send's payload; zero means 2 s and 5 s. Shorter
+	// values suit only a fast line or an unpaced emulator.
+	CommandTimeout, SendOKTimeout time.Duration
 	// ShutdownTimeout bounds how long open responses may finish after the
 	// context ends or Shutdown is called; zero means 5 s.
 	ShutdownTimeout time.Duration
@@ -239,18 +247,21 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	}
 
 	mc := fsm.Config{
-		ServerPort:    s.ModemPort,
-		SSID:          s.SSID,
-		Password:      s.Password,
-		Baud:          baud,
-		Limits:        s.Limits,
-		HeaderTimeout: s.HeaderTimeout,
-		IdleTimeout:   s.IdleTimeout,
-		SetupAP:       s.SetupAP,
-		SetupPassword: s.SetupPassword,
-		MDNSName:      s.MDNSName,
-		DefaultHeader: defaultHeader,
-		TargetBaud:    s.TargetBaud,
+		ServerPort:     s.ModemPort,
+		SSID:           s.SSID,
+		Password:       s.Password,
+		Baud:           baud,
+		Limits:         s.Limits,
+		HeaderTimeout:  s.HeaderTimeout,
+		IdleTimeout:    s.IdleTimeout,
+		BodyTimeout:    s.BodyTimeout,
+		CommandTimeout: s.CommandTimeout,
+		SendOKTimeout:  s.SendOKTimeout,
+		SetupAP:        s.SetupAP,
+		SetupPassword:  s.SetupPassword,
+		MDNSName:       s.MDNSName,
+		DefaultHeader:  defaultHeader,
+		TargetBaud:     s.TargetBaud,
 	}
 	gate := newSetupGate(s.handler(app), mc, url)
 	lp := loop.New(loop.Config{

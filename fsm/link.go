@@ -74,6 +74,12 @@ type link struct {
 	raw          bool // hijacked: bytes pass through both ways
 	// closeDelimited: the response body ends when the link closes.
 	closeDelimited bool
+
+	// held is a chunk's last byte kept for the next chunk, so that no
+	// chunk reads as a command line (see announce); heldLast: it ends
+	// the response.
+	held              byte
+	holding, heldLast bool
 }
 
 func (l *link) init(id int, cfg *Config) {
@@ -88,6 +94,16 @@ func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
 	if l.state != LinkFree {
 		l.closed(m, ClosedByClient) // its CLOSED was lost
 	}
+	if l.adopt(m, now); l.state != LinkReceiving {
+		return
+	}
+	l.ipLen = copy(l.ip[:], ip)
+	l.port = port
+	m.evictIdle(now, l.id)
+}
+
+// adopt takes a free link as open, with no client address yet.
+func (l *link) adopt(m *Machine, now time.Time) {
 	l.gen++
 	l.state = LinkReceiving
 	l.p.Reset()
@@ -97,15 +113,12 @@ func (l *link) open(m *Machine, now time.Time, ip []byte, port int) {
 	l.streaming = false
 	l.served = 0
 	l.raw = false
-	l.ipLen = copy(l.ip[:], ip)
-	l.port = port
+	l.ipLen, l.port = 0, 0
 	l.idle(m, now)
 	m.note(Note{Kind: NoteLinkOpen, Link: l.id, Gen: l.gen, Text: l.ip[:l.ipLen]})
 	if m.shutdown {
 		l.startClose(m, now, ClosedShutdown)
-		return
 	}
-	m.evictIdle(now, l.id)
 }
 
 // idle starts waiting for the next request.
@@ -347,6 +360,7 @@ func (l *link) start(m *Machine, now time.Time, r Response, isError bool) {
 	l.headOff, l.bodyOff, l.wireBytes = 0, 0, 0
 	l.sends, l.wireDur = 0, 0
 	l.chunked, l.streamEOF, l.filledAll, l.streamFailed, l.starved = false, false, false, false, false
+	l.holding = false
 	l.noBody = r.Status == http.StatusNoContent || r.Status == http.StatusNotModified ||
 		(req != nil && !isError && string(req.Method) == http.MethodHead)
 
@@ -421,7 +435,7 @@ func (l *link) hasOutput() bool {
 	if l.interim && !l.interimSent && (l.state == LinkReceiving || l.state == LinkHandling && l.streaming) {
 		return true
 	}
-	return l.state == LinkSending && !l.filledAll && !l.starved
+	return l.state == LinkSending && (l.holding || !l.filledAll && !l.starved)
 }
 
 var errShortStream = errors.New("fsm: response stream ended before its Length")
@@ -433,8 +447,16 @@ func (l *link) fill(m *Machine, now time.Time, dst []byte) (int, bool) {
 		l.interimSent = true
 		return copy(dst, continue100), false
 	}
-	n := copy(dst, l.head[l.headOff:])
-	l.headOff += n
+	n := 0
+	if l.holding {
+		dst[0], l.holding, n = l.held, false, 1
+		if l.heldLast {
+			return 1, true
+		}
+	}
+	k := copy(dst[n:], l.head[l.headOff:])
+	l.headOff += k
+	n += k
 	if l.headOff < len(l.head) {
 		return n, false
 	}
@@ -639,6 +661,7 @@ func (l *link) closed(m *Machine, reason CloseReason) {
 	l.stash = l.stash[:0]
 	l.resp = Response{}
 	l.interim, l.interimSent, l.closeIssued = false, false, false
+	l.holding = false
 	l.deadline, l.dlKind = time.Time{}, dlNone
 	l.ipLen, l.port = 0, 0
 	l.raw = false

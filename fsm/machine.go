@@ -1,6 +1,7 @@
 package fsm
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"strconv"
@@ -32,6 +33,7 @@ type Config struct {
 	BootTimeout    time.Duration // AT+RST until "ready"; default 10s
 	BootWait       time.Duration // at start, how long to listen for a booting modem's "ready" before probing; default 1s
 	SendOKTimeout  time.Duration // payload written until SEND OK; default 5s
+	Heartbeat      time.Duration // an idle modem is probed this often, to notice a reset whose "ready" was lost; default 5s
 	StashBytes     int           // pipelined input held per busy link; default 16 KiB
 	// StreamBody, if set, is asked when a request head announces a body:
 	// true announces the request at once (NoteRequest) and hands the body
@@ -85,6 +87,7 @@ func (c *Config) setDefaults() {
 	def(&c.BootTimeout, 10*time.Second)
 	def(&c.BootWait, time.Second)
 	def(&c.SendOKTimeout, 5*time.Second)
+	def(&c.Heartbeat, 5*time.Second)
 	if c.StashBytes <= 0 {
 		c.StashBytes = 16 << 10
 	}
@@ -213,6 +216,7 @@ type Machine struct {
 	cmdLen      int
 	cmdBuf      [256]byte
 	cmdIssued   time.Time // when the line was fully written
+	lastIssue   time.Time // when the last command was put in the slot
 	cmdDeadline time.Time
 	retry       bool      // cmdBuf holds a command refused with busy: reissue at retryAt
 	retryAt     time.Time // also the earliest time the next command may go out
@@ -220,6 +224,15 @@ type Machine struct {
 	timeoutRun  int
 	recvSeen    bool // "Recv" seen for the send in flight
 	sawRecv     bool // this firmware prints "Recv": require it before SEND OK
+	// resultNoRecv: a send result came while "Recv" was awaited. It is
+	// taken for a stale one, but it also shows that the modem is not
+	// collecting payload if the send's own "Recv" was lost on the line.
+	resultNoRecv bool
+	// resend says what was written after a send's prompt or result was
+	// lost; the machine then waits for the modem's Recv and result.
+	resend resendKind
+	// echoed: the modem echoed a command while serving (see reply).
+	echoed bool
 
 	// Bring-up.
 	step      step
@@ -251,6 +264,17 @@ type Machine struct {
 	writing bool
 
 	links [MaxLinks]link
+	// ipdLink is the link the payload being scanned belongs to, by its
+	// +IPD header and the client address in it; -1 drops the payload.
+	ipdLink int
+	// afterPayload: the last event ended a payload. A line the scanner
+	// cannot place right after one means the payload's length was
+	// garbled on the line.
+	afterPayload bool
+	// stallAt: the scanner is inside a payload and no byte came since;
+	// at stallAt its length is taken for garbled.
+	stallAt time.Time
+
 	notes []Note
 	nhead int
 
@@ -262,7 +286,8 @@ type Machine struct {
 // New returns a machine in ModemBooting. Call Start to begin bring-up.
 func New(cfg Config) *Machine {
 	cfg.setDefaults()
-	m := &Machine{cfg: cfg, notes: make([]Note, 0, 64)}
+	m := &Machine{cfg: cfg, notes: make([]Note, 0, 64), ipdLink: -1}
+	m.sc.Mux = true // the machine always runs AT+CIPMUX=1
 	for i := range m.links {
 		m.links[i].init(i, &m.cfg)
 	}
@@ -378,6 +403,10 @@ func (m *Machine) Input(now time.Time, p []byte) {
 			m.event(now, &ev)
 		}
 	}
+	m.stallAt = time.Time{}
+	if m.sc.InPayload() { // payload bytes come back to back
+		m.stallAt = now.Add(m.cfg.CommandTimeout)
+	}
 	m.schedule(now)
 }
 
@@ -390,6 +419,11 @@ func (m *Machine) Tick(now time.Time) {
 		m.waitReady = false
 		m.fail(now, FailTimeout)
 		m.recover(now, false)
+	}
+	if !m.stallAt.IsZero() && !now.Before(m.stallAt) {
+		m.stallAt = time.Time{}
+		m.sc.Reset()
+		m.resync(now)
 	}
 	for i := range m.links {
 		m.links[i].tick(m, now)
@@ -414,22 +448,30 @@ func (m *Machine) NextDeadline() time.Time {
 	if m.slot == SlotIdle && m.nOut == 0 && !m.waitReady && m.retryAt.IsZero() {
 		earliest(m.wifiDeadline()) // wifi.go; only when schedule would act on it
 	}
+	if m.state == ModemServing && m.slot == SlotIdle && !m.shutdown {
+		earliest(m.lastIssue.Add(m.cfg.Heartbeat))
+	}
 	for i := range m.links {
 		earliest(m.links[i].deadline)
 	}
+	earliest(m.stallAt)
 	return d
 }
 
 // event dispatches one scanner event.
 func (m *Machine) event(now time.Time, ev *parser.ATEvent) {
+	if m.afterPayload && ev.Kind == parser.ATLine && m.state == ModemServing {
+		m.resync(now)
+	}
+	m.afterPayload = ev.Kind == parser.ATData && ev.Last
 	switch ev.Kind {
 	case parser.ATData:
-		if ev.Link >= 0 && ev.Link < MaxLinks {
-			m.links[ev.Link].data(m, now, ev.Data)
+		if m.ipdLink >= 0 {
+			m.links[m.ipdLink].data(m, now, ev.Data)
 		}
 	case parser.ATIPD:
-		if ev.Link >= 0 && ev.Link < MaxLinks {
-			m.links[ev.Link].ipd(m, now, ev.IP, ev.Port)
+		if m.ipdLink = m.ipdOwner(ev); m.ipdLink >= 0 {
+			m.links[m.ipdLink].ipd(m, now, ev.IP, ev.Port)
 		}
 	case parser.ATConnect:
 		if ev.Link < MaxLinks {
@@ -482,12 +524,17 @@ func (m *Machine) reply(now time.Time, ev *parser.ATEvent) {
 		if m.slot == SlotAwaitSendOK {
 			m.recvSeen = true
 			m.sawRecv = true
+			if m.resend != resendNone && !m.cmdDeadline.IsZero() {
+				m.cmdDeadline = now.Add(m.cfg.SendOKTimeout) // it was payload: the result follows
+			}
 		}
 	// The result may overtake the writer pump's report that the payload is
 	// written: the modem has it all once it says Recv, so it counts.
 	case parser.ATSendOK:
 		if m.slot == SlotAwaitSendOK && (m.recvSeen || !m.sawRecv) {
 			m.sendResult(now, true)
+		} else if m.slot == SlotAwaitSendOK {
+			m.resultNoRecv = true
 		}
 	case parser.ATSendFail, parser.ATSendCanceled:
 		if m.slot == SlotAwaitSendOK {
@@ -495,6 +542,14 @@ func (m *Machine) reply(now time.Time, ev *parser.ATEvent) {
 			m.sendResult(now, false)
 		}
 	case parser.ATLine, parser.ATLinkInvalid, parser.ATUnlink:
+		if m.state == ModemServing && m.slot != SlotIdle && m.cmdLen > 2 && string(ev.Data) == string(m.cmdBuf[:m.cmdLen-2]) {
+			// The modem echoes the command: echo is on again, so it
+			// rebooted since ATE0 and its "ready" was lost on the line.
+			// The command's answer still comes (a prompt must get its
+			// payload); the modem is configured again after it.
+			m.echoed = true
+			return
+		}
 		if m.slot == SlotAwaitOK {
 			m.line(now, ev)
 		}
@@ -507,6 +562,7 @@ func (m *Machine) fail(now time.Time, f Failure) {
 
 // issue puts a command line in the slot and queues it for writing.
 func (m *Machine) issue(now time.Time, c Cmd, link int, line []byte) {
+	m.lastIssue = now
 	m.cmd = c
 	m.cmdLink = link
 	if link >= 0 && link < MaxLinks {
@@ -519,7 +575,8 @@ func (m *Machine) issue(now time.Time, c Cmd, link int, line []byte) {
 
 func (m *Machine) reissue(now time.Time) {
 	m.slot = SlotAwaitOK
-	m.recvSeen = false
+	m.recvSeen, m.resultNoRecv = false, false
+	m.resend = resendNone
 	m.cmdDeadline = time.Time{}
 	m.queueOut(m.cmdBuf[:m.cmdLen])
 }
@@ -531,7 +588,11 @@ func (m *Machine) written(now time.Time) {
 		m.cmdIssued = now
 		m.cmdDeadline = now.Add(m.cmdTimeout())
 	case SlotAwaitSendOK:
-		m.cmdDeadline = now.Add(m.cfg.SendOKTimeout)
+		d := m.cfg.SendOKTimeout
+		if m.resend != resendNone && !m.recvSeen {
+			d = m.cfg.CommandTimeout // a modem that collects answers Recv at once
+		}
+		m.cmdDeadline = now.Add(d)
 	}
 }
 
@@ -589,7 +650,7 @@ func (m *Machine) complete(now time.Time, ok bool, ev *parser.ATEvent) {
 // belongs to a client that is gone: send filler instead and close the link.
 func (m *Machine) prompt(now time.Time) {
 	m.slot = SlotAwaitSendOK
-	m.recvSeen = false
+	m.recvSeen, m.resultNoRecv = false, false
 	m.cmdDeadline = time.Time{}
 	l := &m.links[m.sendLink]
 	if l.gen != m.sendGen {
@@ -610,7 +671,9 @@ func (m *Machine) sendResult(now time.Time, ok bool) {
 	m.timeoutRun = 0
 	l := &m.links[m.sendLink]
 	m.sendLen = 0
-	if l.gen != m.sendGen {
+	filler := m.resend == resendFiller
+	m.resend = resendNone
+	if l.gen != m.sendGen || filler {
 		return
 	}
 	if !ok { // SEND FAIL: the modem reports the link's CLOSED next
@@ -635,20 +698,42 @@ func (m *Machine) commandTimeout(now time.Time) {
 	m.cmdDeadline = time.Time{}
 	if c == CmdSend {
 		l := &m.links[m.sendLink]
-		// The prompt or the result was lost. The modem may still be
-		// collecting payload: complete it with filler, which without a line
-		// end is harmless as command input, and give up on the link.
-		filled := slot == SlotAwaitPrompt || (slot == SlotAwaitSendOK && !m.recvSeen) || slot == SlotAwaitOK
-		if l.gen == m.sendGen && l.state != LinkFree {
-			l.startClose(m, now, ClosedSendFailed)
-		}
-		if filled && (m.timeoutRun < 3 || m.state != ModemServing) {
-			m.queueOut(filler[:m.sendLen])
+		live := l.gen == m.sendGen && l.state != LinkFree
+		resend := m.resend
+		m.resend = resendNone
+		retry := m.timeoutRun < 3 || m.state != ModemServing
+		// The prompt or the result was lost (or is late). A modem that
+		// answered OK collects the payload, and one whose answer is lost
+		// may: the chunk itself goes if no line in it could run as a
+		// command, so that a client whose chunk the modem takes gets its
+		// own bytes. Otherwise a modem that may be collecting gets filler,
+		// which without a line end is harmless as command input, and the
+		// link is given up. A result without "Recv" means the modem had
+		// the whole payload and "Recv" was lost: nothing to complete then.
+		switch {
+		case !retry:
+		case resend != resendNone:
+			// What was written met no Recv: the modem was not collecting
+			// and holds it in its line buffer. A probe takes the ERROR
+			// that makes, not a real command.
+			if live {
+				l.startClose(m, now, ClosedSendFailed)
+			}
 			m.sendLen = 0
-			// Spaces left in the modem's line buffer make the next line
-			// fail: let a probe take that ERROR, not a real command.
 			m.issue(now, CmdProbe, -1, append(m.cmdBuf[:0], "AT\r\n"...))
 			return
+		case (slot == SlotAwaitPrompt || slot == SlotAwaitOK) && live && inert(m.send[:m.sendLen]):
+			m.resendPayload(resendData, m.send[:m.sendLen])
+			return
+		case slot == SlotAwaitPrompt || slot == SlotAwaitOK || (slot == SlotAwaitSendOK && !m.recvSeen && !m.resultNoRecv):
+			if live {
+				l.startClose(m, now, ClosedSendFailed)
+			}
+			m.resendPayload(resendFiller, filler[:m.sendLen])
+			return
+		}
+		if live {
+			l.startClose(m, now, ClosedSendFailed)
 		}
 		m.sendLen = 0
 	}
@@ -666,6 +751,81 @@ func (m *Machine) commandTimeout(now time.Time) {
 		m.bringupTimeout(now)
 	} else {
 		m.wifiTimeout(now) // wifi.go
+	}
+}
+
+// resendKind says what was written after a lost prompt or result.
+type resendKind uint8
+
+const (
+	resendNone   resendKind = iota
+	resendData              // the chunk itself
+	resendFiller            // filler in its place
+)
+
+// resendPayload writes b as the payload of the send in flight, whose
+// prompt or result was lost, and waits for the modem's Recv and result:
+// a command now could reach a modem still busy with the payload.
+func (m *Machine) resendPayload(k resendKind, b []byte) {
+	m.resend = k
+	m.slot = SlotAwaitSendOK
+	m.recvSeen, m.resultNoRecv = false, false
+	m.queueOut(b)
+}
+
+// inert reports whether b holds no line that a modem reading commands
+// would run: none begins with "AT", in either case (the first line may
+// continue a line in the modem's buffer, which is empty between commands).
+func inert(b []byte) bool {
+	for i := 0; i+1 < len(b); i++ {
+		if (i == 0 || b[i-1] == '\n') && b[i]|0x20 == 'a' && b[i+1]|0x20 == 't' {
+			return false
+		}
+	}
+	return true
+}
+
+// ipdOwner returns the link an +IPD frame belongs to, or -1 to drop it.
+// With AT+CIPDINFO=1 a frame carries its client's address: a frame whose
+// link id was garbled on the line goes to the link that has the address,
+// and one whose address is its link's client's no more is dropped, so that
+// no client's bytes reach another client's link.
+func (m *Machine) ipdOwner(ev *parser.ATEvent) int {
+	id := ev.Link
+	if id < 0 || id >= MaxLinks {
+		return -1
+	}
+	if len(ev.IP) == 0 && ev.Port == 0 {
+		return id // no address to check
+	}
+	has := func(l *link) bool {
+		return l.state != LinkFree && l.ipLen > 0 && l.port == ev.Port && bytes.Equal(l.ip[:l.ipLen], ev.IP)
+	}
+	if has(&m.links[id]) {
+		return id
+	}
+	for i := range m.links {
+		if has(&m.links[i]) {
+			return i
+		}
+	}
+	if l := &m.links[id]; l.state != LinkFree && l.ipLen > 0 {
+		return -1
+	}
+	return id
+}
+
+// resync follows a payload whose length was garbled on the line: the
+// scanner skipped the wrong bytes, perhaps a client's connect notice and
+// request with them. Every link the machine takes for free is taken as
+// open: one the modem has is served if its client sends more and closed
+// by the idle deadline if not; one it has not is closed by that deadline
+// too, which the modem answers with ERROR.
+func (m *Machine) resync(now time.Time) {
+	for i := range m.links {
+		if l := &m.links[i]; l.state == LinkFree {
+			l.adopt(m, now)
+		}
 	}
 }
 
@@ -721,13 +881,23 @@ func (m *Machine) dropAll(reason CloseReason) {
 	m.retry = false
 	m.cmdDeadline = time.Time{}
 	m.sendLen = 0
+	m.resend = resendNone
+	m.echoed = false
 	m.sc.Reset()
+	m.ipdLink, m.afterPayload, m.stallAt = -1, false, time.Time{}
 }
 
 // schedule issues the next command when the slot is free.
 func (m *Machine) schedule(now time.Time) {
 	if m.slot != SlotIdle || m.nOut > 0 || m.waitReady {
 		return
+	}
+	if m.echoed {
+		m.echoed = false
+		if m.state == ModemServing {
+			m.ready(now) // the reboot whose "ready" was lost
+			return
+		}
 	}
 	if !m.retryAt.IsZero() {
 		if now.Before(m.retryAt) {
@@ -767,6 +937,11 @@ func (m *Machine) schedule(now time.Time) {
 			}
 		}
 	}
+	if !m.shutdown && !now.Before(m.lastIssue.Add(m.cfg.Heartbeat)) {
+		// Nothing said for a while: a probe shows the modem is alive and
+		// has not rebooted unseen (it would echo the probe).
+		m.issue(now, CmdProbe, -1, append(m.cmdBuf[:0], "AT\r\n"...))
+	}
 }
 
 // announce fills the chunk buffer from link l and issues AT+CIPSEND. It
@@ -782,12 +957,27 @@ func (m *Machine) announce(now time.Time, l *link) bool {
 		}
 		return false
 	}
+	if n > 1 && commandLike(m.send[:n]) {
+		// A chunk that reads as a command line would run as one on a
+		// modem that is not collecting payload (and an emulator flags it
+		// as a command sent in a payload): its last byte goes with the
+		// link's next chunk.
+		n--
+		l.held, l.holding, l.heldLast = m.send[n], true, done
+		done = false
+	}
 	m.sendLen, m.sendLink, m.sendGen, m.sendDone = n, l.id, l.gen, done
 	l.wireBytes += int64(n)
 	line := strconv.AppendInt(append(m.cmdBuf[:0], "AT+CIPSEND="...), int64(l.id), 10)
 	line = strconv.AppendInt(append(line, ','), int64(n), 10)
 	m.issue(now, CmdSend, l.id, append(line, "\r\n"...))
 	return true
+}
+
+// commandLike reports whether b reads as an AT command line: it begins
+// with "AT" (in either case) and ends with CR LF.
+func commandLike(b []byte) bool {
+	return len(b) >= 4 && b[0]|0x20 == 'a' && b[1]|0x20 == 't' && b[len(b)-2] == '\r' && b[len(b)-1] == '\n'
 }
 
 // filler completes a payload that must not carry data: spaces, no line end.

@@ -245,7 +245,7 @@ func (tm *testModem) lingerThenClose(link int) {
 }
 
 func ipd(link int, data string) string {
-	return fmt.Sprintf("\r\n+IPD,%d,%d,192.168.1.9,50000:%s", link, len(data), data)
+	return fmt.Sprintf("\r\n+IPD,%d,%d,192.168.1.9,%d:%s", link, len(data), 50000+link, data) // a client per link
 }
 
 func text(body string) func(int, uint32) (Response, bool) {
@@ -539,24 +539,106 @@ func TestSendFailClosesOnlyThatLink(t *testing.T) {
 	}
 }
 
-func TestLostPromptCompletesWithFiller(t *testing.T) {
-	tm := serving(t, GenESPAT, Config{})
-	tm.handler = text("body")
-	tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
-	line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
-	var n int
-	fmt.Sscanf(line, "AT+CIPSEND=0,%d", &n)
-	tm.says("\r\nOK\r\n") // the '>' is lost on the line
-	tm.advanceToDeadline()
-	p := tm.write()
-	if len(p) != n || strings.Trim(string(p), " ") != "" {
-		t.Fatalf("want %d filler bytes, got %q", n, p)
+// The '>' is lost after the OK: the modem collects the payload, and the
+// chunk itself goes, since no line in it could run as a command. The
+// response completes and the link stays.
+func TestLostPromptSendsTheChunk(t *testing.T) {
+	for _, gen := range gens {
+		tm := serving(t, gen, Config{})
+		tm.handler = text("body")
+		tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+		var n int
+		fmt.Sscanf(line, "AT+CIPSEND=0,%d", &n)
+		tm.says("\r\nOK\r\n") // the '>' is lost on the line
+		tm.advanceToDeadline()
+		p := tm.write()
+		if len(p) != n || !strings.HasSuffix(string(p), "\r\n\r\nbody") {
+			t.Fatalf("%v: want the %d-byte chunk, got %q", gen, n, p)
+		}
+		tm.wantIdle() // nothing until the modem has answered
+		tm.says(fmt.Sprintf("\r\nRecv %d bytes\r\n\r\nSEND OK\r\n", n))
+		if _, ok := tm.lastNote(NoteResponseDone); !ok || tm.m.LinkState(0) != LinkReceiving {
+			t.Fatalf("%v: response not done (link %v)", gen, tm.m.LinkState(0))
+		}
+		tm.wantIdle()
 	}
-	tm.wantWrite("resync probe", "AT\r\n")
-	tm.says("\r\nERROR\r\n") // the spaces made the line garbage
-	tm.closeLink(0)
-	if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedSendFailed {
-		t.Fatalf("reason %v", n.Reason)
+}
+
+// A chunk with a line that begins with "AT" is never written without a
+// prompt: filler goes in its place and the link is given up. A modem that
+// collected it answers Recv and a result; one that did not gets a probe
+// only after a command timeout, to take the ERROR the spaces make.
+func TestLostPromptUnsafeChunkGetsFiller(t *testing.T) {
+	for _, collecting := range []bool{true, false} {
+		tm := serving(t, GenNonOS, Config{})
+		tm.handler = text("x\r\nAT+RST\r\n")
+		tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+		var n int
+		fmt.Sscanf(line, "AT+CIPSEND=0,%d", &n)
+		tm.says("\r\nOK\r\n")
+		tm.advanceToDeadline()
+		p := tm.write()
+		if len(p) != n || strings.Trim(string(p), " ") != "" {
+			t.Fatalf("want %d filler bytes, got %q", n, p)
+		}
+		tm.wantIdle()
+		if collecting {
+			tm.says(fmt.Sprintf("\r\nRecv %d bytes\r\n\r\nSEND OK\r\n", n))
+		} else {
+			tm.advanceToDeadline()
+			tm.wantWrite("resync probe", "AT\r\n")
+			tm.says("\r\nERROR\r\n") // the spaces made the line garbage
+		}
+		if _, ok := tm.lastNote(NoteResponseDone); ok {
+			t.Fatal("a response completed with filler")
+		}
+		tm.closeLink(0)
+		if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedSendFailed {
+			t.Fatalf("reason %v", n.Reason)
+		}
+	}
+}
+
+func TestInert(t *testing.T) {
+	for _, c := range []struct {
+		b    string
+		want bool
+	}{
+		{"", true}, {"A", true}, {"HTTP/1.1 200 OK\r\n", true}, {"x\nAB\nat", false},
+		{"AT", false}, {"at+rst", false}, {"x\r\nAT+RST\r\n", false}, {"x AT+RST\r\n", true}, {"\nA", true},
+	} {
+		if got := inert([]byte(c.b)); got != c.want {
+			t.Errorf("inert(%q) = %v, want %v", c.b, got, c.want)
+		}
+	}
+}
+
+// A "Recv" garbled on the line, then SEND OK: the modem had the whole
+// payload, so no filler follows (it would reach the modem as a command
+// line); the link closes, as delivery is not known.
+func TestGarbledRecvNoFiller(t *testing.T) {
+	for _, gen := range gens {
+		tm := serving(t, gen, Config{})
+		tm.handler = text("body")
+		tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		tm.sendChunk(0) // the machine learns that this modem says "Recv"
+		tm.says(ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+		var n int
+		fmt.Sscanf(line, "AT+CIPSEND=0,%d", &n)
+		tm.says(tm.prompt())
+		if p := tm.write(); len(p) != n {
+			t.Fatalf("payload %d bytes, announced %d", len(p), n)
+		}
+		tm.says(fmt.Sprintf("\r\nRec~ %d bytes\r\n\r\nSEND OK\r\n", n))
+		tm.advanceToDeadline()
+		tm.closeLink(0)
+		if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedSendFailed {
+			t.Fatalf("%v: reason %v", gen, n.Reason)
+		}
+		tm.wantIdle()
 	}
 }
 
@@ -636,7 +718,7 @@ func TestLostConnectIsImplied(t *testing.T) {
 		t.Fatalf("got %q", p)
 	}
 	ip, port := tm.m.Remote(2)
-	if string(ip) != "192.168.1.9" || port != 50000 {
+	if string(ip) != "192.168.1.9" || port != 50002 {
 		t.Fatalf("remote %s:%d", ip, port)
 	}
 }
@@ -736,8 +818,8 @@ func TestStarvedStreamWaitsForWake(t *testing.T) {
 		t.Fatalf("head %q", head)
 	}
 	tm.wantIdle() // nothing ready: no empty AT+CIPSEND, no polling
-	if !tm.m.NextDeadline().IsZero() {
-		t.Fatalf("a starved link set a deadline %v", tm.m.NextDeadline())
+	if d := tm.m.NextDeadline(); d.Before(tm.now.Add(tm.m.Config().Heartbeat)) {
+		t.Fatalf("a starved link set a deadline %v before the heartbeat", d.Sub(tm.now))
 	}
 	st.buf.WriteString("part one;")
 	gen := tm.m.LinkGen(0)
@@ -789,5 +871,230 @@ func TestPipeliningFlood503(t *testing.T) {
 	}
 	if n != 3 {
 		t.Fatalf("handler ran %d times, want 3", n)
+	}
+}
+
+// A frame whose link id was garbled on the line carries its client's
+// address (CIPDINFO): it goes to the link that has that address.
+func TestGarbledLinkIDGoesToTheAddressOwner(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{})
+	tm.handler = text("z")
+	tm.says("1,CONNECT\r\n3,CONNECT\r\n")
+	for _, l := range []int{1, 3} {
+		tm.says(ipd(l, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		tm.sendChunk(l)
+	}
+	// Link 1's next request, with its id garbled to 3.
+	req := "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	tm.says(fmt.Sprintf("\r\n+IPD,3,%d,192.168.1.9,50001:%s", len(req), req))
+	tm.sendChunk(1)
+	tm.wantIdle()
+}
+
+// A frame for a link whose client has another address, and no link has
+// its own, is dropped: it reaches no client's request stream.
+func TestFrameWithAStrangersAddressIsDropped(t *testing.T) {
+	tm := serving(t, GenESPAT, Config{})
+	tm.handler = text("z")
+	tm.says("3,CONNECT\r\n" + ipd(3, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	tm.sendChunk(3)
+	req := "GET /x HTTP/1.1\r\nHost: a\r\n\r\n"
+	tm.says(fmt.Sprintf("\r\n+IPD,3,%d,\"192.168.1.9\",50009:%s", len(req), req))
+	tm.wantIdle()
+	tm.says(ipd(3, req)) // link 3's own request is served
+	tm.sendChunk(3)
+}
+
+// An +IPD length garbled upwards makes the scanner swallow what follows:
+// here a new client's connect notice and request. When the bytes stop,
+// the machine resyncs and takes every link it thought free as open, so the
+// swallowed client is closed by the idle deadline instead of waiting
+// forever, and links the modem does not have are closed harmlessly.
+func TestGarbledLengthStallResyncs(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{IdleTimeout: time.Second})
+	req := "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	// Link 0's request, with 900 too many in its length: the rest lands in
+	// link 0's input (no handler answers it here).
+	tm.says("0,CONNECT\r\n" + fmt.Sprintf("\r\n+IPD,0,%d,192.168.1.9,50000:%s", len(req)+900, req) + "1,CONNECT\r\n" + ipd(1, req))
+	tm.wantIdle()
+	tm.advanceToDeadline() // the stall
+	for i := 1; i < MaxLinks; i++ {
+		if s := tm.m.LinkState(i); s != LinkReceiving {
+			t.Fatalf("link %d is %v after the resync, want receiving", i, s)
+		}
+	}
+	tm.handler = text("z")
+	tm.says(ipd(2, req)) // the scanner reads frames again
+	tm.sendChunk(2)
+	tm.advance(time.Second) // the idle deadlines
+	for _, l := range []int{1, 2, 3, 4} {
+		tm.wantWrite("close", fmt.Sprintf("AT+CIPCLOSE=%d\r\n", l))
+		if l <= 2 {
+			tm.says(fmt.Sprintf("%d,CLOSED\r\n", l) + tm.ok()) // the swallowed client, the served one
+		} else {
+			tm.says("UNLINK\r\n\r\nERROR\r\n") // no such link
+		}
+		if s := tm.m.LinkState(l); s != LinkFree {
+			t.Fatalf("link %d is %v", l, s)
+		}
+	}
+}
+
+// A line the scanner cannot place right after a payload shows that the
+// payload's length was garbled: the machine resyncs at once.
+func TestNoiseAfterPayloadResyncs(t *testing.T) {
+	tm := serving(t, GenESPAT, Config{})
+	tm.says("0,CONNECT\r\n\r\n+IPD,0,10,\"192.168.1.9\",50000:GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	for i := 1; i < MaxLinks; i++ {
+		if s := tm.m.LinkState(i); s != LinkReceiving {
+			t.Fatalf("link %d is %v after noise, want receiving", i, s)
+		}
+	}
+}
+
+// A reset whose "ready" is lost on the line: the modem echoes the next
+// command (echo is on again after a boot), and the machine takes that for
+// the reboot it is and configures the modem again.
+func TestEchoRevealsAnUnseenReset(t *testing.T) {
+	for _, gen := range gens {
+		tm := serving(t, gen, Config{IdleTimeout: time.Minute})
+		tm.says("0,CONNECT\r\n")
+		tm.advance(tm.m.Config().Heartbeat) // idle: the heartbeat probe
+		tm.wantWrite("heartbeat", "AT\r\n")
+		tm.says(tm.echo("AT\r\n") + tm.ok())
+		if tm.m.State() == ModemServing || tm.m.LinkState(0) != LinkFree {
+			t.Fatalf("%v: state %v, link 0 %v after the echo", gen, tm.m.State(), tm.m.LinkState(0))
+		}
+		if n, _ := tm.lastNote(NoteLinkClosed); n.Reason != ClosedReset {
+			t.Fatalf("%v: link closed for %v", gen, n.Reason)
+		}
+		tm.advance(100 * time.Millisecond)
+		tm.wantWrite("echo off", "ATE0\r\n")
+	}
+}
+
+// An idle modem is probed once per heartbeat, and not more often.
+func TestHeartbeat(t *testing.T) {
+	tm := serving(t, GenESPAT, Config{Heartbeat: 3 * time.Second})
+	tm.advance(2 * time.Second)
+	tm.wantIdle()
+	tm.advance(time.Second)
+	tm.wantWrite("heartbeat", "AT\r\n")
+	tm.says(tm.ok())
+	tm.advance(2900 * time.Millisecond)
+	tm.wantIdle()
+	if tm.m.State() != ModemServing {
+		t.Fatalf("state %v", tm.m.State())
+	}
+}
+
+// No chunk reads as a command line: a chunk that would begin with "AT" and
+// end with CR LF leaves its last byte to the next one. The client gets the
+// body unchanged.
+func TestNoChunkReadsAsACommand(t *testing.T) {
+	for _, stream := range []bool{false, true} {
+		tm := serving(t, GenNonOS, Config{})
+		var body []byte
+		tm.handler = func(int, uint32) (Response, bool) {
+			r := Response{Status: 200, Body: body}
+			if stream {
+				r = Response{Status: 200, Stream: bytes.NewReader(body), Length: int64(len(body))}
+			}
+			return r, true
+		}
+		tm.says("0,CONNECT\r\n")
+		// The first request's response tells the head's length.
+		body = []byte("x")
+		tm.says(ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		head := len(tm.sendChunk(0)) - 1 + 3 // Content-Length: 4 digits, not 1
+		body = append(bytes.Repeat([]byte{'.'}, MaxSend-head), bytes.Repeat([]byte("AT+RST\r\n"), MaxSend/8+1)...)
+		tm.says(ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		var got []byte
+		for {
+			p := tm.sendChunk(0)
+			if commandLike([]byte(p)) {
+				t.Fatalf("stream %v: chunk %q... reads as a command", stream, p[:min(len(p), 20)])
+			}
+			got = append(got, p...)
+			if _, ok := tm.lastNote(NoteResponseDone); ok && tm.count(NoteResponseDone) == 2 {
+				break
+			}
+		}
+		if !bytes.HasSuffix(got, body) || len(got) != head+len(body) {
+			t.Fatalf("stream %v: the client got %d bytes, want %d ending with the body", stream, len(got), head+len(body))
+		}
+	}
+}
+
+// A reboot whose "ready" was lost during bring-up leaves a serving modem
+// with echo on. The first send is echoed: its prompt still gets its
+// payload (the modem collects it), and only then is the modem configured
+// again.
+func TestEchoedSendCompletesBeforeReconfiguring(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{})
+	tm.handler = text("hi")
+	tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+	tm.says(tm.echo(line) + tm.prompt())
+	p := tm.write()
+	if !strings.HasSuffix(string(p), "\r\n\r\nhi") {
+		t.Fatalf("payload %q", p)
+	}
+	tm.says(fmt.Sprintf("\r\nRecv %d bytes\r\n\r\nSEND OK\r\n", len(p)))
+	if tm.m.State() == ModemServing || tm.m.LinkState(0) != LinkFree {
+		t.Fatalf("state %v, link %v: want the modem configured again", tm.m.State(), tm.m.LinkState(0))
+	}
+	tm.advance(100 * time.Millisecond)
+	tm.wantWrite("echo off", "ATE0\r\n")
+}
+
+// Waiting for an address after a reboot, the machine asks again as soon
+// as the modem says it has one, not at its next poll.
+func TestGotIPEndsTheAddressWait(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{})
+	tm.says("\r\nready\r\n") // an unexpected reboot
+	tm.advance(100 * time.Millisecond)
+	tm.wantWrite("echo off", "ATE0\r\n")
+	tm.says(tm.ok())
+	tm.wantWrite("version", "AT+GMR\r\n")
+	tm.says("AT version:1.7.4.0(May 11 2020 19:13:04)\r\n" + tm.ok())
+	tm.wantWrite("address", "AT+CIFSR\r\n")
+	tm.says("+CIFSR:STAIP,\"0.0.0.0\"\r\n" + tm.ok())
+	tm.advance(10 * time.Millisecond)
+	tm.wantIdle()
+	tm.says("WIFI CONNECTED\r\nWIFI GOT IP\r\n")
+	tm.wantWrite("address at once", "AT+CIFSR\r\n")
+}
+
+// No answer at all to AT+CIPSEND (lost, or late): the modem may be
+// collecting, so the chunk itself goes when no line in it can run as a
+// command. Taken as payload, the client gets its own bytes and the
+// response goes on; not taken, a probe clears the modem's line buffer and
+// the link is given up.
+func TestLostSendAnswerSendsTheChunk(t *testing.T) {
+	for _, collecting := range []bool{true, false} {
+		tm := serving(t, GenESPAT, Config{})
+		tm.handler = text("body")
+		tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+		line := tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+		var n int
+		fmt.Sscanf(line, "AT+CIPSEND=0,%d", &n)
+		tm.advanceToDeadline() // nothing came back
+		if p := tm.write(); len(p) != n || !strings.HasSuffix(string(p), "\r\n\r\nbody") {
+			t.Fatalf("want the %d-byte chunk, got %q", n, p)
+		}
+		tm.wantIdle()
+		if collecting {
+			tm.says(fmt.Sprintf("\r\nRecv %d bytes\r\n\r\nSEND OK\r\n", n))
+			if _, ok := tm.lastNote(NoteResponseDone); !ok || tm.m.LinkState(0) != LinkReceiving {
+				t.Fatalf("response not done (link %v)", tm.m.LinkState(0))
+			}
+			continue
+		}
+		tm.says("\r\nERROR\r\n\r\nERROR\r\n") // its lines, as commands
+		tm.advanceToDeadline()
+		tm.wantWrite("resync probe", "AT\r\n")
+		tm.says("\r\nERROR\r\n")
+		tm.closeLink(0)
 	}
 }

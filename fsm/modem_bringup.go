@@ -132,17 +132,6 @@ func (m *Machine) bringup(now time.Time) {
 	}
 }
 
-// appendEscaped quotes s for an AT string parameter: \ " and , get a backslash.
-func appendEscaped(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '\\' || c == '"' || c == ',' {
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
-	}
-	return b
-}
-
 // next moves bring-up to step s.
 func (m *Machine) next(now time.Time, s step) {
 	m.step = s

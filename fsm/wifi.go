@@ -123,34 +123,29 @@ func (m *Machine) Join(now time.Time, ssid, password string) error {
 // to the modem. AT string parameters escape \ " and , (appendEscaped), but
 // no control character: a line end would cut the command short.
 func ValidateCredentials(ssid, password string) error {
-	switch {
-	case ssid == "" || len(ssid) > 32:
+	if ssid == "" {
 		return errors.New("the network name must have 1 to 32 bytes")
-	case hasControl(ssid):
-		return errors.New("the network name contains a control character, which the modem cannot take")
-	case len(password) > 64:
-		return errors.New("the Wi-Fi password must have at most 64 characters")
-	case hasControl(password):
-		return errors.New("the Wi-Fi password contains a control character, which the modem cannot take")
 	}
-	return nil
+	return CheckCredentials(ssid, password)
 }
 
 // ValidateSetupAP reports whether name and password can make the set-up
 // access point: a name of 1 to 32 bytes, and a WPA2 password of 8 to 64
 // characters or none (an open network).
 func ValidateSetupAP(name, password string) error {
-	switch {
-	case name == "" || len(name) > 32:
+	if name == "" {
 		return errors.New("the set-up network name must have 1 to 32 bytes")
-	case hasControl(name):
-		return errors.New("the set-up network name contains a control character")
-	case password != "" && (len(password) < 8 || len(password) > 64):
-		return errors.New("the set-up network password must have 8 to 64 characters (WPA2), or be empty for an open network")
-	case hasControl(password):
-		return errors.New("the set-up network password contains a control character")
 	}
-	return nil
+	if len(name) > MaxSSID {
+		return errors.New("the set-up network name must have 1 to 32 bytes")
+	}
+	if err := CheckATString("set-up network name", name, MaxSSID); err != nil {
+		return err
+	}
+	if password != "" && len(password) < 8 {
+		return errors.New("the set-up network password must have 8 to 64 characters (WPA2), or be empty for an open network")
+	}
+	return CheckATString("set-up network password", password, MaxPassword)
 }
 
 // ValidateMDNSName reports whether name can be announced as name.local:
@@ -169,15 +164,6 @@ func ValidateMDNSName(name string) error {
 		}
 	}
 	return nil
-}
-
-func hasControl(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] == 0x7f {
-			return true
-		}
-	}
-	return false
 }
 
 // issueJoin issues AT+CWJAP for ssid: _DEF (stored) or _CUR on NonOS; the
@@ -402,6 +388,8 @@ func (m *Machine) wifi(now time.Time, k parser.ATKind) {
 		if serving {
 			w.refresh = true
 			w.lost, w.rejoinAt, w.attempts = false, time.Time{}, 0
+		} else if m.step == stepAddress && m.slot == SlotIdle && !m.retryAt.IsZero() {
+			m.retryAt = now // the address it waits for has come: ask now
 		}
 	case parser.ATWifiDisconnect:
 		m.note(Note{Kind: NoteWifi, Link: -1, Text: wifiDisconnected})

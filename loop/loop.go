@@ -88,6 +88,10 @@ type Loop struct {
 	joinDone func(JoinResult) // the Join awaiting its result (wifi.go)
 
 	quit chan struct{} // closed when Run returns
+	// filterRx and filterTx keep Wi-Fi passwords out of the trace, in
+	// either direction and across reads cut anywhere (redact.go).
+	filterRx, filterTx secretFilter
+	filterBuf          []byte
 
 	posts chan func(now time.Time) // work for the loop from other goroutines
 	// wakes[i] holds 1<<32|gen when link i's stream has data again; wake
@@ -284,12 +288,9 @@ func (l *Loop) Run(ctx context.Context) error {
 		select {
 		case r := <-l.reads:
 			now = l.cfg.Now()
-			if r.err != nil {
-				return fmt.Errorf("%w: %w", ErrPort, r.err)
+			if err := l.input(now, r); err != nil {
+				return err
 			}
-			l.traceBytes(now, "rx", r.buf[:r.n])
-			m.Input(now, r.buf[:r.n])
-			l.free <- r.buf
 		case err := <-l.wrote:
 			now = l.cfg.Now()
 			if err != nil {
@@ -298,6 +299,19 @@ func (l *Loop) Run(ctx context.Context) error {
 			writing = false
 			m.WriteDone(now)
 		case <-timer.C:
+			// Input that came before the deadline was noticed decides
+			// first: a reply already read is no timeout (the loop may
+			// have been kept from running).
+			for pending := true; pending; {
+				select {
+				case r := <-l.reads:
+					if err := l.input(l.cfg.Now(), r); err != nil {
+						return err
+					}
+				default:
+					pending = false
+				}
+			}
 			now = l.cfg.Now()
 			m.Tick(now)
 		case f := <-l.posts:
@@ -320,6 +334,17 @@ func (l *Loop) Run(ctx context.Context) error {
 		}
 		l.drain(now)
 	}
+}
+
+// input hands bytes the reader pump read to the machine.
+func (l *Loop) input(now time.Time, r readResult) error {
+	if r.err != nil {
+		return fmt.Errorf("%w: %w", ErrPort, r.err)
+	}
+	l.traceBytes(now, "rx", r.buf[:r.n])
+	l.m.Input(now, r.buf[:r.n])
+	l.free <- r.buf
+	return nil
 }
 
 // readPump reads the line into free buffers and hands them to the loop.

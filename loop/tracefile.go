@@ -62,9 +62,12 @@ func (l *Loop) traceBytes(now time.Time, dir string, b []byte) {
 	}
 	if dir == "rx" {
 		b = l.trace.redactRx(b) // credentials and cookies in HTTP heads
+		l.filterBuf = l.filterRx.filter(l.filterBuf[:0], b)
 	} else {
 		b = l.trace.redactTx(b)
+		l.filterBuf = l.filterTx.filter(l.filterBuf[:0], b)
 	}
+	b = l.filterBuf // Wi-Fi passwords, even split across reads
 	b = redact(b, l.cfg.Machine.Password)
 	if l.cfg.Trace != nil {
 		t := l.traceLine(now)

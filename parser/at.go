@@ -102,13 +102,17 @@ type ATScanner struct {
 	// RecvDataInfo tells the scanner that +CIPRECVDATA replies of the 2.x
 	// form carry the remote address (CIPDINFO=1 in passive mode).
 	RecvDataInfo bool
-	line         [MaxATLine]byte
+	// Mux tells the scanner that the modem multiplexes links
+	// (AT+CIPMUX=1): an active +IPD header without a link id is then line
+	// noise (a comma lost on the line), not a frame of unknown length.
+	Mux  bool
+	line [MaxATLine]byte
 }
 
 // Reset returns the scanner to the start of a line, as after a modem reset.
 func (s *ATScanner) Reset() {
-	info := s.RecvDataInfo
-	*s = ATScanner{RecvDataInfo: info}
+	info, mux := s.RecvDataInfo, s.Mux
+	*s = ATScanner{RecvDataInfo: info, Mux: mux}
 }
 
 // InPayload reports whether the scanner is inside a counted payload.
@@ -244,7 +248,7 @@ func (s *ATScanner) overflow() ATEvent {
 
 // ipdHeader ends an +IPD header at its ':' (outside the quoted address).
 func (s *ATScanner) ipdHeader(ev *ATEvent) {
-	if !parseIPD(s.line[5:s.n-1], ev) || ev.Len > maxPayload {
+	if !parseIPD(s.line[5:s.n-1], ev) || ev.Len > maxPayload || (s.Mux && ev.Link < 0) {
 		*ev = ATEvent{Kind: ATLine, Link: -1, Data: s.takeLine()}
 		return
 	}

@@ -171,6 +171,32 @@ func TestATScannerHugeLengthIsNoise(t *testing.T) {
 	}
 }
 
+// With Mux, a header that lost the comma after its link id is not taken
+// for a single-link frame of that length: the bytes after it are lines.
+func TestATScannerMuxRefusesSingleLinkFrames(t *testing.T) {
+	for _, in := range []string{
+		"\r\n+IPD,1105,127.0.0.1,40092:GET / HTTP/1.1\r\n\r\nOK\r\n",
+		"\r\n+IPD,1105:GET / HTTP/1.1\r\n\r\nOK\r\n",
+	} {
+		s := ATScanner{Mux: true}
+		var kinds []ATKind
+		for p := []byte(in); len(p) > 0; {
+			n, ev := s.Scan(p)
+			p = p[n:]
+			if ev.Kind != ATNone {
+				kinds = append(kinds, ev.Kind)
+			}
+		}
+		if len(kinds) == 0 || kinds[0] != ATLine || kinds[len(kinds)-1] != ATOK {
+			t.Errorf("%q: events %v, want a line of noise first and OK last", in, kinds)
+		}
+		s.Reset()
+		if !s.Mux {
+			t.Error("Reset dropped Mux")
+		}
+	}
+}
+
 func TestATScannerReset(t *testing.T) {
 	var s ATScanner
 	s.Scan([]byte("\r\n+IPD,0,100:abc"))

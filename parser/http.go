@@ -206,6 +206,7 @@ const (
 	reqReasonTEHTTP10        = "Transfer-Encoding in HTTP/1.0"
 	reqReasonTEInvalid       = "invalid Transfer-Encoding"
 	reqReasonTEUnsupported   = "unsupported transfer coding"
+	reqReasonTENotChunked    = "chunked is not the final transfer coding"
 	reqReasonCLInvalid       = "invalid Content-Length"
 	reqReasonCLConflict      = "conflicting Content-Length fields"
 	reqReasonBodyTooLarge    = "request body too large"
@@ -237,8 +238,10 @@ const (
 //   - Content-Length fields with byte-identical values count as one (RFC
 //     9110 section 8.6); differing values or a list get 400.
 //   - Transfer-Encoding must be a single field holding just "chunked", as
-//     net/http and nginx require: other codings get 501, anything else 400,
-//     as does Transfer-Encoding with Content-Length or in HTTP/1.0.
+//     net/http and nginx require. Codings that do not end with chunked get
+//     400 (RFC 9112 section 6.3: the length is unknown); other codings
+//     before chunked get 501; anything else 400, as does
+//     Transfer-Encoding with Content-Length or in HTTP/1.0.
 //   - Expectations other than 100-continue are ignored.
 //
 // A RequestParser allocates only in NewRequestParser. It is owned by one
@@ -742,6 +745,7 @@ func (p *RequestParser) endHead() HTTPEventKind {
 		nHost, nCL, nTE         int
 		clConflict              bool
 		teChunked, teOther      bool
+		teLastChunked           bool
 		connClose, connKeep     bool
 		connUpgrade, hasUpgrade bool
 		expect100               bool
@@ -800,7 +804,14 @@ func (p *RequestParser) endHead() HTTPEventKind {
 				for v := value; len(v) > 0; {
 					var e []byte
 					e, v = reqNextElem(v)
-					teOther = teOther || len(e) > 0 && !reqEqualFold(e, "chunked")
+					if len(e) > 0 {
+						teOther = teOther || !reqEqualFold(e, "chunked")
+						name := e
+						if j := bytes.IndexByte(e, ';'); j >= 0 {
+							name = reqTrimOWS(e[:j])
+						}
+						teLastChunked = reqEqualFold(name, "chunked")
+					}
 				}
 			}
 		}
@@ -829,6 +840,11 @@ func (p *RequestParser) endHead() HTTPEventKind {
 		return HTTPError
 	case nTE > 0 && r.ProtoMinor == 0:
 		p.fail(400, reqReasonTEHTTP10)
+		return HTTPError
+	case nTE > 0 && teOther && !teLastChunked:
+		// Without chunked last the body's length cannot be known (RFC
+		// 9112 section 6.3): 400, whatever the codings.
+		p.fail(400, reqReasonTENotChunked)
 		return HTTPError
 	case nTE > 0 && teOther:
 		p.fail(501, reqReasonTEUnsupported)

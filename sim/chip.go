@@ -157,6 +157,12 @@ type chip struct {
 	goneAt [MaxLinks]int64
 	async  []asyncMsg
 	send   *sendOp
+
+	// lineFaultAt is the queue offset of the last byte a line fault
+	// (drop, flip) hit; firstFault that of the first in the last write
+	// (-1: none); idFaultAt that of the last fault in an +IPD header or a
+	// CONNECT notice, which can make the host take a link for open.
+	lineFaultAt, firstFault, idFaultAt int64
 }
 
 func factoryFlash(p Profile, cfg *Config) flash {
@@ -290,16 +296,26 @@ func (c *chip) shutdown() {
 // It returns the queue offset just past them.
 func (c *chip) write(s string) int64 {
 	b := []byte(s)
+	c.firstFault = -1
 	if c.dDrop.p > 0 || c.dFlip.p > 0 {
+		base := c.m.line.queuedOffset()
 		out := b[:0]
+		hit := func() {
+			c.lineFaultAt = base + int64(len(out))
+			if c.firstFault < 0 {
+				c.firstFault = c.lineFaultAt
+			}
+		}
 		for _, x := range b {
 			if c.dDrop.roll() {
 				c.m.stats.fault(FaultDrop)
+				hit()
 				continue
 			}
 			if c.dFlip.roll() {
 				x ^= 1 << c.dFlip.intn(8)
 				c.m.stats.fault(FaultFlip)
+				hit()
 			}
 			out = append(out, x)
 		}
@@ -312,11 +328,20 @@ func (c *chip) write(s string) int64 {
 // host had read when it wrote the offending bytes. Having read is not having
 // parsed, so after a reset the host counts as informed only once it had
 // read a final reply written after "ready"; what it wrote before was in
-// flight, not a violation.
+// flight, not a violation. Likewise a malformed line, or bytes after a
+// payload, that follow a final reply a line fault (drop, flip) hit.
 func (c *chip) violate(kind ViolationKind, know int64, format string, args ...any) {
 	detail := fmt.Sprintf(format, args...)
 	if kind != ViolBeforeReady && !c.firstBoot && know < c.informedAt {
 		c.m.logf("sim: not counted (sent before the reset was visible): %s: %s", kind, detail)
+		return
+	}
+	if (kind == ViolMalformed || kind == ViolPayloadLong) && c.lineFaultAt > 0 && c.lineFaultAt >= c.lastReplyEnd-64 && c.lineFaultAt < know {
+		// A line fault hit the final reply to the host's last command (or
+		// came after it), and the host had read it: not knowing whether
+		// the modem took its command, a host may complete a payload that
+		// was never asked for.
+		c.m.logf("sim: not counted (a line fault hit the reply the host read): %s: %s", kind, detail)
 		return
 	}
 	c.m.stats.violation(Violation{Time: time.Now(), Kind: kind, Detail: detail})
@@ -378,6 +403,9 @@ func (c *chip) boot(reset bool) {
 	c.bootTxStart = c.m.line.queuedOffset()
 	c.write(c.bootGarbage())
 	c.after(c.t.Boot, func() {
+		// Bytes that came during the boot went to the ROM at its own baud
+		// rate: a line begun then does not go on after "ready".
+		c.resetLine()
 		c.readyEnd = c.write(msgReady)
 		for i := range c.goneAt {
 			c.goneAt[i] = c.readyEnd
@@ -577,7 +605,8 @@ func (c *chip) lineDone() {
 
 // quoteLine renders a received line for diagnostics.
 func quoteLine(raw []byte, n int) string {
-	s := string(appendEscaped(nil, raw))
+	var r redactor
+	s := string(appendEscaped(nil, r.filter(nil, raw)))
 	if n > len(raw) {
 		s += fmt.Sprintf("...(%d bytes)", n)
 	}
@@ -613,8 +642,15 @@ func (c *chip) finalReply(end int64) {
 // free when it sent the executing command: the notice came before the final
 // reply to its previous command, and it had read that reply. (A notice only
 // read does not count: the host may not have parsed it yet.)
+//
+// A line fault in the notice, or in the frame before it (whose garbled
+// length can make the host's parser swallow the notice), excuses the host;
+// so does one in a frame header or connect notice after it (whose garbled
+// link id can make the host take the link for open again).
 func (c *chip) hostKnewGone(id int) bool {
-	return c.goneAt[id] <= c.lastReplyEnd && c.cmdKnow >= c.lastReplyEnd
+	garbled := c.lineFaultAt > 0 && c.lineFaultAt < c.goneAt[id] && c.goneAt[id]-c.lineFaultAt <= int64(c.cfg.MaxIPD)+64
+	reopened := c.idFaultAt > c.goneAt[id] && c.idFaultAt < c.cmdKnow
+	return c.goneAt[id] <= c.lastReplyEnd && c.cmdKnow >= c.lastReplyEnd && !garbled && !reopened
 }
 
 // Unsolicited output.
@@ -687,7 +723,9 @@ func (c *chip) emitAsync() {
 			c.m.stats.update(func(s *Stats) { s.SendOK++ })
 		}
 	case aConnect:
-		c.write(c.connectLine(a.l))
+		if c.write(c.connectLine(a.l)); c.firstFault >= 0 {
+			c.idFaultAt = c.firstFault
+		}
 	case aFrame:
 		c.emitFrame(a.l, a.data)
 	case aNotify:

@@ -417,7 +417,11 @@ func (c *chip) cutFrame(l *link) {
 }
 
 func (c *chip) emitFrame(l *link, data []byte) {
-	c.write(c.p.ipdHeader(l.id, len(data), c.dinfo, l.ip, l.port) + string(data))
+	hdr := c.p.ipdHeader(l.id, len(data), c.dinfo, l.ip, l.port)
+	start := c.m.line.queuedOffset()
+	if c.write(hdr + string(data)); c.firstFault >= 0 && c.firstFault < start+int64(len(hdr)) {
+		c.idFaultAt = c.firstFault // the header: its link id may have changed
+	}
 	c.m.stats.update(func(s *Stats) { s.IPDFrames++ })
 	l.grant(len(data))
 	l.framing = false

@@ -547,3 +547,52 @@ func TestHTTPClient(t *testing.T) {
 		})
 	}
 }
+
+// A CIPSEND for a link whose CLOSED a line fault may have hidden from the
+// host (in the notice, or in the frame before it) is not counted.
+func TestSendDeadLinkExcusedByLineFault(t *testing.T) {
+	c := &chip{cfg: &Config{MaxIPD: DefaultMaxIPD}}
+	c.goneAt[2], c.lastReplyEnd, c.cmdKnow = 5000, 5100, 5200
+	for _, tc := range []struct {
+		fault int64
+		knew  bool
+	}{
+		{0, true},           // no line fault yet
+		{100, true},         // long before
+		{5000 - 300, false}, // in the frame before the notice
+		{5000 - 3, false},   // in the notice
+		{5050, true},        // after the notice: it was read intact
+	} {
+		c.lineFaultAt = tc.fault
+		if got := c.hostKnewGone(2); got != tc.knew {
+			t.Errorf("line fault at %d: hostKnewGone = %v, want %v", tc.fault, got, tc.knew)
+		}
+	}
+	// A frame header garbled after the notice: its link id may have made
+	// the host take link 2 for open again.
+	c.lineFaultAt, c.idFaultAt = 5150, 5150
+	if c.hostKnewGone(2) {
+		t.Error("a garbled frame header after the notice does not excuse the host")
+	}
+	c.idFaultAt = 4000 // before the notice: no excuse
+	if !c.hostKnewGone(2) {
+		t.Error("a garbled frame header before the notice excuses the host")
+	}
+}
+
+// A malformed line (filler the host wrote, not knowing whether the modem
+// took its command) after a final reply a line fault hit is not counted;
+// the same line after an intact reply is.
+func TestMalformedAfterGarbledReplyExcused(t *testing.T) {
+	m := newTestModem(t, Config{Unpaced: true})
+	m.control(func(c *chip) { // on the chip's goroutine
+		c.firstBoot = false
+		c.informedAt = 0
+		c.lastReplyEnd = 1000
+		c.lineFaultAt = 997 // in the reply
+		c.violate(ViolMalformed, 1200, "filler")
+		c.lineFaultAt = 500 // long before it
+		c.violate(ViolMalformed, 1200, "filler")
+	})
+	wantViolations(t, m, map[ViolationKind]int{ViolMalformed: 1})
+}

@@ -196,3 +196,21 @@ func TestSendsDoNotPileUpTimers(t *testing.T) {
 		})
 	}
 }
+
+// A reset while the host writes a payload: the bytes that come during the
+// boot are lost, and the first command after "ready" is answered (it does
+// not continue a line begun before).
+func TestBootDropsAPartialLine(t *testing.T) {
+	for _, p := range profiles() {
+		t.Run(string(p), func(t *testing.T) {
+			t.Parallel()
+			h := startHost(t, Config{Profile: p, Baud: 921600, Timing: Timing{Command: time.Nanosecond, Boot: 200 * time.Millisecond}})
+			h.m.Reset()
+			h.take(50) // boot has begun
+			h.send("tail of a payload, no line end")
+			h.until(msgReady)
+			h.cmd("AT\r\n", echoOf(p, "AT\r\n")+msgOK)
+			wantViolations(t, h.m, nil)
+		})
+	}
+}

@@ -68,7 +68,8 @@ type Config struct {
 	// record per write: seconds since New, direction (M>H modem to host,
 	// H>M host to modem) and the bytes quoted with \r \n \t \" \\ \xNN
 	// escapes, e.g. `    0.012345 M>H "\r\nOK\r\n"`. Lines starting with
-	// '#' are notes (rate changes, resets).
+	// '#' are notes (rate changes, resets). Wi-Fi passwords (the
+	// parameters of AT+CWJAP and AT+CWSAP) are shown as <redacted>.
 	Trace io.Writer
 	Logf  func(format string, args ...any) // optional diagnostics
 }

@@ -46,6 +46,11 @@ const (
 // After a spontaneous reset (Modem.Reset, the reset faults), bytes the host
 // wrote before it had read a final reply sent after "ready" were in flight
 // and count as no violation of any kind but ViolBeforeReady.
+//
+// With line faults on (Faults.Drop, Faults.Flip) the host may miss what it
+// was told: a malformed line or bytes after a payload that follow a final
+// reply a line fault hit, and an AT+CIPSEND for a link whose CLOSED (or the
+// frame before it) a line fault hit, are not counted either.
 
 // PayloadIdle is how long an incomplete CIPSEND payload may stall before it
 // is counted as ViolPayloadShort (wall time, also when Unpaced).

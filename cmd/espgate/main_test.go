@@ -345,3 +345,25 @@ func TestUpstreamFlag(t *testing.T) {
 		t.Fatalf("/metrics: %d", code)
 	}
 }
+
+// Credentials that cannot go into an AT command are refused before
+// anything starts, with an error that names the flag but not the value.
+func TestUnsendableCredentials(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"--ssid", "net", "--password", "s3cret\r\nAT+RESTORE"}, "", "control character 0x0d"},
+		{[]string{"--ssid", "net"}, "s3cret\x01", "control character 0x01"},
+		{[]string{"--ssid", strings.Repeat("n", 33), "--password", "s3cret"}, "", "33 bytes, at most 32"},
+		{[]string{"--ssid", "net", "--password", strings.Repeat("s3cret", 11)}, "", "66 bytes, at most 64"},
+	} {
+		t.Setenv("ESPGATE_WIFI_PASSWORD", c.env)
+		var out, errOut bytes.Buffer
+		code := serve(context.Background(), c.args, &out, &errOut)
+		if code != 2 || !strings.Contains(errOut.String(), c.want) || strings.Contains(errOut.String(), "s3cret") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q, without the password", c.args, code, errOut.String(), c.want)
+		}
+	}
+}

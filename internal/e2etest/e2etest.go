@@ -5,8 +5,10 @@ package e2etest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +38,10 @@ type Env struct {
 	Addr   string
 	Server *espgate.Server
 	Modem  *sim.Modem
+
+	errc     chan error
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // Start serves srv on an unpaced emulator of profile p (unless
@@ -80,15 +86,10 @@ func Start(t testing.TB, p sim.Profile, srv *espgate.Server) *Env {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the modem did not serve within 10 s")
 	}
-	env := &Env{URL: url, Addr: strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"), Server: srv, Modem: srv.EmulatorModem()}
+	env := &Env{URL: url, Addr: strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/"), Server: srv, Modem: srv.EmulatorModem(), errc: errc}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-errc; err != nil {
-			t.Errorf("ListenAndServe: %v", err)
+		if err := env.Stop(); err != nil {
+			t.Error(err)
 		}
 		if env.Modem != nil {
 			for _, v := range env.Modem.Violations() {
@@ -97,6 +98,24 @@ func Start(t testing.TB, p sim.Profile, srv *espgate.Server) *Env {
 		}
 	})
 	return env
+}
+
+// Stop shuts the server down (at most 15 s) and waits until
+// ListenAndServe has returned; it returns what went wrong. The test's
+// cleanup calls it too; later calls return the first call's result.
+func (env *Env) Stop() error {
+	env.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := env.Server.Shutdown(ctx); err != nil {
+			env.stopErr = fmt.Errorf("shutdown: %w", err)
+			return
+		}
+		if err := <-env.errc; err != nil {
+			env.stopErr = fmt.Errorf("ListenAndServe: %w", err)
+		}
+	})
+	return env.stopErr
 }
 
 // Client returns an HTTP client for env with a bounded timeout and no
