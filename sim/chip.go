@@ -111,16 +111,18 @@ type chip struct {
 	// the command line being received
 	line           []byte
 	lineLen        int
-	lineKnow       int64 // modem bytes the host had read when it wrote the line's first byte
-	cmdKnow        int64 // lineKnow of the command executing
-	readyEnd       int64 // queue offset just past this boot's "ready"
-	informedAt     int64 // after a reset: end of the first final reply after "ready"
-	bootLines      int   // lines during this boot sent after the host read its output
-	lastReplyEnd   int64 // queue offset after the last command's final reply
-	lineAfterSend  bool  // began right after a payload, before SEND OK/FAIL
-	lineBusy       bool  // began while busy
-	lineBooting    bool  // began while booting
-	lineGarbled    bool  // holds bytes sent at the wrong rate: noise, not a violation
+	lineKnow       int64      // modem bytes the host had read when it wrote the line's first byte
+	cmdKnow        int64      // lineKnow of the command executing
+	readyEnd       int64      // queue offset just past this boot's "ready"
+	informedAt     int64      // after a reset: end of the first final reply after "ready"
+	bootLines      int        // lines during this boot sent after the host read its output
+	lastReplyEnd   int64      // queue offset after the last command's final reply
+	replyEnds      [256]int64 // the last final replies' ends, a ring at replyNext
+	replyNext      int
+	lineAfterSend  bool // began right after a payload, before SEND OK/FAIL
+	lineBusy       bool // began while busy
+	lineBooting    bool // began while booting
+	lineGarbled    bool // holds bytes sent at the wrong rate: noise, not a violation
 	lineLast       time.Time
 	echoSplice     int // interleave fault: splice at this echo position
 	echoSpliced    bool
@@ -336,11 +338,12 @@ func (c *chip) violate(kind ViolationKind, know int64, format string, args ...an
 		c.m.logf("sim: not counted (sent before the reset was visible): %s: %s", kind, detail)
 		return
 	}
-	if (kind == ViolMalformed || kind == ViolPayloadLong) && c.lineFaultAt > 0 && c.lineFaultAt >= c.lastReplyEnd-64 && c.lineFaultAt < know {
-		// A line fault hit the final reply to the host's last command (or
-		// came after it), and the host had read it: not knowing whether
-		// the modem took its command, a host may complete a payload that
-		// was never asked for.
+	if (kind == ViolMalformed || kind == ViolPayloadLong) && c.lineFaultAt > 0 && c.lineFaultAt >= c.replyEndBefore(know)-64 && c.lineFaultAt < know {
+		// A line fault hit the last final reply the host had read when
+		// it wrote the line (or came after it): not knowing whether the
+		// modem took its command, a host may complete a payload that was
+		// never asked for. Every line of that payload counts as written
+		// with the same knowledge, though the modem answers each.
 		c.m.logf("sim: not counted (a line fault hit the reply the host read): %s: %s", kind, detail)
 		return
 	}
@@ -633,9 +636,27 @@ func (c *chip) reply(s string) {
 // SEND OK, ...) ends in the output.
 func (c *chip) finalReply(end int64) {
 	c.lastReplyEnd = end
+	c.replyEnds[c.replyNext] = end
+	c.replyNext = (c.replyNext + 1) % len(c.replyEnds)
 	if c.ready && c.informedAt == math.MaxInt64 {
 		c.informedAt = end
 	}
+}
+
+// replyEndBefore returns the end of the last final reply the host had read
+// when it had read know bytes. If the ring no longer holds it, the host
+// wrote before reading hundreds of replies: MaxInt64, which excuses nothing.
+func (c *chip) replyEndBefore(know int64) int64 {
+	best := int64(-1)
+	for _, e := range c.replyEnds {
+		if e <= know && e > best {
+			best = e
+		}
+	}
+	if best < 0 {
+		return math.MaxInt64
+	}
+	return best
 }
 
 // hostKnewGone reports whether the host must have known that link id was

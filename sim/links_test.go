@@ -588,11 +588,30 @@ func TestMalformedAfterGarbledReplyExcused(t *testing.T) {
 	m.control(func(c *chip) { // on the chip's goroutine
 		c.firstBoot = false
 		c.informedAt = 0
-		c.lastReplyEnd = 1000
+		c.finalReply(1000)
 		c.lineFaultAt = 997 // in the reply
 		c.violate(ViolMalformed, 1200, "filler")
 		c.lineFaultAt = 500 // long before it
 		c.violate(ViolMalformed, 1200, "filler")
+	})
+	wantViolations(t, m, map[ViolationKind]int{ViolMalformed: 1})
+}
+
+// A blind payload of many lines is written with one knowledge: the ERROR
+// the modem gives its first line does not make the next ones count, but a
+// line written after the host read that ERROR does.
+func TestBlindPayloadLinesExcused(t *testing.T) {
+	m := newTestModem(t, Config{Unpaced: true})
+	m.control(func(c *chip) {
+		c.firstBoot = false
+		c.informedAt = 0
+		c.finalReply(1000)
+		c.lineFaultAt = 997
+		c.violate(ViolMalformed, 1200, "first line")
+		c.finalReply(1300) // its ERROR
+		c.violate(ViolMalformed, 1200, "second line")
+		c.finalReply(1400)
+		c.violate(ViolMalformed, 1400, "a line after the host read the ERROR")
 	})
 	wantViolations(t, m, map[ViolationKind]int{ViolMalformed: 1})
 }

@@ -15,6 +15,7 @@ type sendOp struct {
 	l          *link
 	n          int
 	buf        []byte
+	promptFrom int64     // queue offset where the reply to the command began
 	last       time.Time // last payload byte
 	idleArmed  bool
 	reported   bool // a payload violation was counted
@@ -65,6 +66,7 @@ func (c *chip) cmdCIPSEND(args string) {
 		return
 	}
 	ok3, tail := c.p.promptParts()
+	from := c.m.line.queuedOffset()
 	c.write(ok3)
 	c.interleave() // between OK and ">" (esp-at#410)
 	c.write(tail)
@@ -73,7 +75,7 @@ func (c *chip) cmdCIPSEND(args string) {
 		c.violate(ViolBusy, c.lineKnow, "%s before the prompt", quoteLine(c.line, c.lineLen))
 		c.resetLine()
 	}
-	c.send = &sendOp{l: l, n: n, buf: make([]byte, 0, n), last: time.Now()}
+	c.send = &sendOp{l: l, n: n, buf: make([]byte, 0, n), last: time.Now(), promptFrom: from}
 	c.phase = phasePayload
 	c.armPayloadIdle()
 }
@@ -111,6 +113,13 @@ func (c *chip) armPayloadIdle() {
 		s.reported = true
 		if looksLikeCommand(s.buf, false) {
 			c.violate(ViolCommandInPayload, c.cmdKnow, "payload for link %d holds %s (%d of %d bytes)", s.l.id, quoteLine(s.buf, len(s.buf)), len(s.buf), s.n)
+			return
+		}
+		if len(s.buf) == 0 && c.lineFaultAt >= s.promptFrom {
+			// A line fault hit the OK or the prompt: the host waits for
+			// a prompt it cannot see, and may end the wait by its own
+			// deadline, longer than PayloadIdle.
+			c.m.logf("sim: not counted (a line fault hit the prompt): payload for link %d not begun", s.l.id)
 			return
 		}
 		c.violate(ViolPayloadShort, c.cmdKnow, "payload for link %d stalled at %d of %d bytes", s.l.id, len(s.buf), s.n)

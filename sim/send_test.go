@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -211,6 +212,34 @@ func TestBootDropsAPartialLine(t *testing.T) {
 			h.until(msgReady)
 			h.cmd("AT\r\n", echoOf(p, "AT\r\n")+msgOK)
 			wantViolations(t, h.m, nil)
+		})
+	}
+}
+
+// A host that cannot see its prompt, because a line fault hit it, waits by
+// its own deadline: a payload not begun then is not counted. Without the
+// fault it is.
+func TestPromptFaultExcusesStall(t *testing.T) {
+	t.Parallel()
+	for _, garbled := range []bool{false, true} {
+		t.Run(fmt.Sprint("garbled=", garbled), func(t *testing.T) {
+			t.Parallel()
+			h := startServer(t, NonOS)
+			c := h.dial(0)
+			h.cmd("AT+CIPSEND=0,5\r\n", "\r\nOK\r\n> ")
+			if garbled {
+				h.m.control(func(c *chip) { c.lineFaultAt = c.send.promptFrom + 4 })
+			}
+			time.Sleep(PayloadIdle + 300*time.Millisecond)
+			h.cmd("hello", "\r\nRecv 5 bytes\r\n"+msgSendOK)
+			if got := readN(t, c, 5); string(got) != "hello" {
+				t.Fatalf("client got %q", got)
+			}
+			want := 1
+			if garbled {
+				want = 0
+			}
+			wantViolations(t, h.m, map[ViolationKind]int{ViolPayloadShort: want})
 		})
 	}
 }

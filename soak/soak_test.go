@@ -290,6 +290,13 @@ func runSoak(t *testing.T, p sim.Profile, total int, limit time.Duration, seed i
 		l := zerolog.New(lf).Level(zerolog.DebugLevel).With().Timestamp().Logger()
 		srv.Logger = &l
 		srv.Emulator.Trace = f
+		var lmu sync.Mutex
+		srv.Emulator.Logf = func(format string, args ...any) {
+			clock.logf(format, args...)
+			lmu.Lock()
+			defer lmu.Unlock()
+			fmt.Fprintf(lf, "%s emulator: %s\n", time.Now().Format(time.RFC3339Nano), fmt.Sprintf(format, args...))
+		}
 	}
 	env := e2etest.Start(t, p, srv)
 
