@@ -17,6 +17,7 @@ import (
 
 	"github.com/espgate/espgate/fsm"
 	"github.com/espgate/espgate/handlers"
+	"github.com/espgate/espgate/internal/serialtext"
 	"github.com/espgate/espgate/metrics"
 	"github.com/espgate/espgate/parser"
 )
@@ -90,7 +91,7 @@ type Loop struct {
 	quit chan struct{} // closed when Run returns
 	// filterRx and filterTx keep Wi-Fi passwords out of the trace, in
 	// either direction and across reads cut anywhere (redact.go).
-	filterRx, filterTx secretFilter
+	filterRx, filterTx serialtext.SecretFilter
 	filterBuf          []byte
 
 	posts chan func(now time.Time) // work for the loop from other goroutines

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/espgate/espgate/fsm"
+	"github.com/espgate/espgate/internal/serialtext"
 )
 
 // The serial trace: every byte on the modem line, both ways, for the log
@@ -14,44 +15,14 @@ import (
 // password itself, and the values of HTTP credentials and cookies (trace.go)
 // never reach either.
 
-// secretCmds are the commands whose parameters hold a password.
-var secretCmds = [][]byte{[]byte("AT+CWJAP"), []byte("AT+CWSAP")}
-
-var redacted = []byte("<redacted>")
-
-// redact returns b with secrets removed: the parameters of a command that
-// carries a password, up to the line end, become "<redacted>"
-// ("AT+CWJAP_CUR=<redacted>\r\n"), and the password itself is replaced
-// wherever else it appears. It returns b itself when there is nothing to
-// remove.
+// redact returns b with the password replaced wherever it appears, or b
+// itself when it does not. (The commands that carry it are hidden before,
+// by a serialtext.SecretFilter per direction.)
 func redact(b []byte, password string) []byte {
-	out := b
-	for _, c := range secretCmds {
-		for from := 0; ; {
-			i := bytes.Index(out[from:], c)
-			if i < 0 {
-				break
-			}
-			eq := from + i + len(c)
-			for eq < len(out) && out[eq] != '=' && out[eq] != '\r' && out[eq] != '\n' {
-				eq++ // _CUR, _DEF
-			}
-			if eq == len(out) || out[eq] != '=' {
-				from = eq // a query or a bare name: nothing secret follows
-				continue
-			}
-			end := eq + 1
-			for end < len(out) && out[end] != '\r' && out[end] != '\n' {
-				end++
-			}
-			out = append(append(append([]byte(nil), out[:eq+1]...), redacted...), out[end:]...)
-			from = eq + 1 + len(redacted)
-		}
+	if password != "" && bytes.Contains(b, []byte(password)) {
+		return bytes.ReplaceAll(b, []byte(password), []byte(serialtext.Redacted))
 	}
-	if password != "" && bytes.Contains(out, []byte(password)) {
-		out = bytes.ReplaceAll(out, []byte(password), redacted)
-	}
-	return out
+	return b
 }
 
 // traceBytes records serial traffic, dir "tx" (to the modem) or "rx".
@@ -62,10 +33,10 @@ func (l *Loop) traceBytes(now time.Time, dir string, b []byte) {
 	}
 	if dir == "rx" {
 		b = l.trace.redactRx(b) // credentials and cookies in HTTP heads
-		l.filterBuf = l.filterRx.filter(l.filterBuf[:0], b)
+		l.filterBuf = l.filterRx.Append(l.filterBuf[:0], b)
 	} else {
 		b = l.trace.redactTx(b)
-		l.filterBuf = l.filterTx.filter(l.filterBuf[:0], b)
+		l.filterBuf = l.filterTx.Append(l.filterBuf[:0], b)
 	}
 	b = l.filterBuf // Wi-Fi passwords, even split across reads
 	b = redact(b, l.cfg.Machine.Password)
@@ -81,29 +52,11 @@ func (l *Loop) traceBytes(now time.Time, dir string, b []byte) {
 	}
 }
 
-const hexDigits = "0123456789abcdef"
-
 // appendQuoted appends b as a double-quoted Go string literal that shows
-// every byte: printable ASCII as it is, \r \n \t \" \\, and \xNN for the
-// rest (so line noise reads as bytes, not as accidental UTF-8).
+// every byte (serialtext.AppendEscaped).
 func appendQuoted(t, b []byte) []byte {
 	t = append(t, '"')
-	for _, c := range b {
-		switch {
-		case c == '\r':
-			t = append(t, '\\', 'r')
-		case c == '\n':
-			t = append(t, '\\', 'n')
-		case c == '\t':
-			t = append(t, '\\', 't')
-		case c == '"' || c == '\\':
-			t = append(t, '\\', c)
-		case c >= 0x20 && c < 0x7f:
-			t = append(t, c)
-		default:
-			t = append(t, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
-		}
-	}
+	t = serialtext.AppendEscaped(t, b)
 	return append(t, '"')
 }
 

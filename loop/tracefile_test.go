@@ -3,8 +3,12 @@ package loop
 import (
 	"strconv"
 	"testing"
+
+	"github.com/espgate/espgate/internal/serialtext"
 )
 
+// The trace's two filters together: the commands that carry a password
+// (serialtext.SecretFilter), and the password wherever else it appears.
 func TestRedact(t *testing.T) {
 	const pw = `pa"ss,word`
 	for _, c := range []struct{ in, want string }{
@@ -18,7 +22,8 @@ func TestRedact(t *testing.T) {
 		{"echo: pa\"ss,word!", "echo: <redacted>!"},
 		{"\r\nOK\r\n", "\r\nOK\r\n"},
 	} {
-		if got := string(redact([]byte(c.in), pw)); got != c.want {
+		var f serialtext.SecretFilter
+		if got := string(redact(f.Append(nil, []byte(c.in)), pw)); got != c.want {
 			t.Errorf("redact(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}

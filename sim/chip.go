@@ -7,6 +7,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/espgate/espgate/internal/serialtext"
 )
 
 // The chip is the one goroutine that owns firmware state. It is event
@@ -608,8 +610,8 @@ func (c *chip) lineDone() {
 
 // quoteLine renders a received line for diagnostics.
 func quoteLine(raw []byte, n int) string {
-	var r redactor
-	s := string(appendEscaped(nil, r.filter(nil, raw)))
+	var f serialtext.SecretFilter
+	s := string(serialtext.AppendEscaped(nil, f.Append(nil, raw)))
 	if n > len(raw) {
 		s += fmt.Sprintf("...(%d bytes)", n)
 	}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/espgate/espgate/internal/serialtext"
 )
 
 // Trace directions.
@@ -30,14 +32,14 @@ type tracer struct {
 	start  time.Time
 	buf    []byte
 	clean  []byte
-	redact map[string]*redactor // per direction
+	redact map[string]*serialtext.SecretFilter // per direction
 }
 
 func newTracer(w io.Writer, start time.Time) *tracer {
 	if w == nil {
 		return nil
 	}
-	return &tracer{w: w, start: start, redact: map[string]*redactor{dirToHost: {}, dirFromHost: {}}}
+	return &tracer{w: w, start: start, redact: map[string]*serialtext.SecretFilter{dirToHost: {}, dirFromHost: {}}}
 }
 
 func (t *tracer) record(dir string, b []byte, at time.Time) {
@@ -47,8 +49,8 @@ func (t *tracer) record(dir string, b []byte, at time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf = fmt.Appendf(t.buf[:0], "%12.6f %s \"", at.Sub(t.start).Seconds(), dir)
-	t.clean = t.redact[dir].filter(t.clean[:0], b)
-	t.buf = appendEscaped(t.buf, t.clean)
+	t.clean = t.redact[dir].Append(t.clean[:0], b)
+	t.buf = serialtext.AppendEscaped(t.buf, t.clean)
 	t.buf = append(t.buf, '"', '\n')
 	_, _ = t.w.Write(t.buf)
 }
@@ -63,71 +65,4 @@ func (t *tracer) note(at time.Time, format string, args ...any) {
 	t.buf = fmt.Appendf(t.buf, format, args...)
 	t.buf = append(t.buf, '\n')
 	_, _ = t.w.Write(t.buf)
-}
-
-const hexDigits = "0123456789abcdef"
-
-func appendEscaped(dst, b []byte) []byte {
-	for _, c := range b {
-		switch {
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c >= 0x20 && c < 0x7f:
-			dst = append(dst, c)
-		default:
-			dst = append(dst, '\\', 'x', hexDigits[c>>4], hexDigits[c&15])
-		}
-	}
-	return dst
-}
-
-// secretCmds are the commands whose parameters hold a Wi-Fi password.
-var secretCmds = [...]string{"AT+CWJAP", "AT+CWSAP"}
-
-// redactor hides the parameters of secretCmds in a byte stream that may
-// come in any pieces: from the '=' after the command name (with or
-// without a _CUR or _DEF suffix) to the end of the line.
-type redactor struct {
-	last  [8]byte // the last bytes seen
-	armed bool    // a secret command's name was seen on this line
-	on    bool    // inside its parameters
-	shown bool    // "<redacted>" was written for them
-}
-
-// filter appends b to dst with the secret parameters hidden.
-func (r *redactor) filter(dst, b []byte) []byte {
-	for _, c := range b {
-		end := c == '\r' || c == '\n'
-		if r.on {
-			if end {
-				r.on = false
-				dst = append(dst, c)
-			} else if !r.shown {
-				r.shown = true
-				dst = append(dst, "<redacted>"...)
-			}
-			continue
-		}
-		dst = append(dst, c)
-		copy(r.last[:], r.last[1:])
-		r.last[len(r.last)-1] = c
-		for _, p := range secretCmds {
-			if string(r.last[:]) == p {
-				r.armed = true
-			}
-		}
-		switch {
-		case end:
-			r.armed = false
-		case r.armed && c == '=':
-			r.armed, r.on, r.shown = false, true, false
-		}
-	}
-	return dst
 }
