@@ -43,6 +43,9 @@ const (
 	// response while clients keep asking: a server that stops serving
 	// (a modem it lost track of) fails it.
 	gapBound = 5 * time.Second
+	// stallLimit ends a run whose server has completed nothing for this
+	// long.
+	stallLimit = 4 * gapBound
 )
 
 // soakFaults injects every fault the emulator has, each about 1%: the
@@ -354,7 +357,26 @@ func runSoak(t *testing.T, p sim.Profile, total int, limit time.Duration, seed i
 			}
 		}()
 	}
+	// A server that stops serving ends the run early, not at the time
+	// limit: the gap check below reports it.
+	stop := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				if clock.longestGap(start, now) > stallLimit {
+					failed.Store(true)
+					return
+				}
+			}
+		}
+	}()
 	wg.Wait()
+	close(stop)
 	res.elapsed = time.Since(start)
 	res.gap = clock.longestGap(start, time.Now())
 
