@@ -147,8 +147,10 @@ func (p *ptyTransport) deliver(b []byte) error {
 // minus those still waiting in the slave's input queue.
 func (p *ptyTransport) known() int64 {
 	// A piece written to the master but not yet counted may already have
-	// been read: wait (briefly, bounded) for the count to catch up.
-	for i := 0; i < 10000 && p.m.line.delivering.Load(); i++ {
+	// been read: wait (bounded in time, not in turns: the writer may sit
+	// in its system call while nothing else runs) for the count to catch
+	// up.
+	for end := time.Now().Add(100 * time.Millisecond); p.m.line.delivering.Load() && time.Now().Before(end); {
 		runtime.Gosched()
 	}
 	sent := p.m.line.sent.Load()
