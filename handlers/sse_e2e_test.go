@@ -125,24 +125,10 @@ func TestEventStream(t *testing.T) {
 			t.Fatalf("Send after Close: %v", err)
 		}
 		// The chunked stream ended cleanly: the same connection serves on.
-		if code, body := get(t, c, env.URL+"plain"); code != 200 || body != "plain" {
+		if code, body := e2etest.Get(t, c, env.URL+"plain"); code != 200 || body != "plain" {
 			t.Fatalf("after the stream: %d %q", code, body)
 		}
 	})
-}
-
-func get(t *testing.T, c *http.Client, url string) (int, string) {
-	t.Helper()
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	return resp.StatusCode, string(b)
 }
 
 // A quiet stream sends heartbeat comments; when the client goes away,
@@ -380,7 +366,7 @@ func TestLongLivedLimit(t *testing.T) {
 		c1, c2 := env.Client(t), env.Client(t)
 		for range 2 {
 			for _, c := range []*http.Client{c1, c2} {
-				if code, body := get(t, c, env.URL+"hello"); code != 200 || body != "hello" {
+				if code, body := e2etest.Get(t, c, env.URL+"hello"); code != 200 || body != "hello" {
 					t.Fatalf("ordinary request: %d %q", code, body)
 				}
 			}

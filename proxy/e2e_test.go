@@ -147,27 +147,13 @@ func TestWSGIAppThroughTheModem(t *testing.T) {
 		}
 
 		// A native route answers beside the app; the app's 404 is its own.
-		if code, b := get(t, c, env.URL+"native"); code != 200 || b != "native" {
+		if code, b := e2etest.Get(t, c, env.URL+"native"); code != 200 || b != "native" {
 			t.Fatalf("native route: %d %q", code, b)
 		}
-		if code, b := get(t, c, env.URL+"nothing"); code != 404 || b != "not found\n" {
+		if code, b := e2etest.Get(t, c, env.URL+"nothing"); code != 404 || b != "not found\n" {
 			t.Fatalf("app's 404: %d %q", code, b)
 		}
 	})
-}
-
-func get(t *testing.T, c *http.Client, url string) (int, string) {
-	t.Helper()
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: body: %v", url, err)
-	}
-	return resp.StatusCode, string(b)
 }
 
 // RewriteHost sends the upstream's own host; X-Forwarded-Host keeps the
@@ -416,7 +402,7 @@ func TestUpstreamFailures(t *testing.T) {
 				var logs logBuffer
 				env := e2etest.Start(t, p, &espgate.Server{Upstream: tc.upstream, Logger: logs.logger(),
 					Proxy: proxy.Options{ResponseTimeout: 300 * time.Millisecond}})
-				code, body := get(t, env.Client(t), env.URL+"some/page?x=1")
+				code, body := e2etest.Get(t, env.Client(t), env.URL+"some/page?x=1")
 				if code != tc.want || !strings.Contains(body, tc.says) || len(body) > 100 {
 					t.Fatalf("got %d %q, want %d saying %q", code, body, tc.want, tc.says)
 				}

@@ -17,6 +17,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/espgate/espgate/internal/e2etest"
 )
 
 // syncBuffer is an io.Writer safe for the loop and the test to share.
@@ -83,24 +85,10 @@ func startGateway(t *testing.T, args ...string) (*gateway, string) {
 	return nil, ""
 }
 
-func fetch(t *testing.T, c *http.Client, url string) (int, string) {
-	t.Helper()
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	return resp.StatusCode, string(b)
-}
-
 func TestDemoPages(t *testing.T) {
 	_, url := startGateway(t)
 	c := &http.Client{Timeout: 10 * time.Second}
-	if code, body := fetch(t, c, url+"/"); code != 200 || !strings.Contains(body, "<title>espgate dashboard</title>") {
+	if code, body := e2etest.Get(t, c, url+"/"); code != 200 || !strings.Contains(body, "<title>espgate dashboard</title>") {
 		t.Fatalf("index: %d %q", code, body)
 	}
 	// The dashboard's live snapshots.
@@ -117,7 +105,7 @@ func TestDemoPages(t *testing.T) {
 	if err != nil || !strings.Contains(line, `"modem":"serving"`) || !strings.Contains(line, `"cap":11520`) {
 		t.Fatalf("events: %q %v", line, err)
 	}
-	if code, body := fetch(t, c, url+"/api/status"); code != 200 || !strings.Contains(body, `"state":"serving"`) {
+	if code, body := e2etest.Get(t, c, url+"/api/status"); code != 200 || !strings.Contains(body, `"state":"serving"`) {
 		t.Fatalf("status: %d %q", code, body)
 	}
 	resp, err = c.Post(url+"/echo", "text/plain", strings.NewReader("ping"))
@@ -194,12 +182,12 @@ func TestMetricsThroughTheModem(t *testing.T) {
 	g, url := startGateway(t)
 	c := &http.Client{Timeout: 10 * time.Second}
 	for range 7 {
-		if code, _ := fetch(t, c, url+"/hello"); code != 200 {
+		if code, _ := e2etest.Get(t, c, url+"/hello"); code != 200 {
 			t.Fatal(code)
 		}
 	}
 	for range 3 {
-		if code, _ := fetch(t, c, url+"/missing"); code != 404 {
+		if code, _ := e2etest.Get(t, c, url+"/missing"); code != 404 {
 			t.Fatal(code)
 		}
 	}
@@ -283,7 +271,7 @@ func waitCounted(t *testing.T, g *gateway, n float64) {
 func TestMetricsAuth(t *testing.T) {
 	_, url := startGateway(t, "--metrics-auth", "prom:s3cret")
 	c := &http.Client{Timeout: 10 * time.Second}
-	if code, _ := fetch(t, c, url+"/metrics"); code != 401 {
+	if code, _ := e2etest.Get(t, c, url+"/metrics"); code != 401 {
 		t.Fatalf("without credentials: %d", code)
 	}
 	req, _ := http.NewRequest("GET", url+"/metrics", nil)
@@ -325,7 +313,7 @@ func TestUpstreamFlag(t *testing.T) {
 	_, url := startGateway(t, "--upstream", up.URL, "--upstream-timeout", "5s")
 	c := &http.Client{Timeout: 10 * time.Second}
 	for _, path := range []string{"/", "/events", "/hello", "/api/status?x=1"} {
-		if code, body := fetch(t, c, url+path); code != 200 || body != "app: GET "+path+"  via 1.1 espgate" {
+		if code, body := e2etest.Get(t, c, url+path); code != 200 || body != "app: GET "+path+"  via 1.1 espgate" {
 			t.Fatalf("GET %s: %d %q", path, code, body)
 		}
 	}
@@ -338,10 +326,10 @@ func TestUpstreamFlag(t *testing.T) {
 	if string(b) != "app: POST /echo ping via 1.1 espgate" {
 		t.Fatalf("POST /echo: %q", b)
 	}
-	if code, _ := fetch(t, c, url+"/missing"); code != 404 {
+	if code, _ := e2etest.Get(t, c, url+"/missing"); code != 404 {
 		t.Fatalf("the app's 404: %d", code)
 	}
-	if code, body := fetch(t, c, url+"/metrics"); code != 200 || !strings.Contains(body, "espgate_links") {
+	if code, body := e2etest.Get(t, c, url+"/metrics"); code != 200 || !strings.Contains(body, "espgate_links") {
 		t.Fatalf("/metrics: %d", code)
 	}
 }

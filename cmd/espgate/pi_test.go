@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/espgate/espgate/internal/e2etest"
 )
 
 // The Raspberry Pi Zero build, run under qemu-arm (Debian's qemu-user).
@@ -282,11 +284,11 @@ func TestPiBuildUnderQEMU(t *testing.T) {
 
 	r := start(t, qemu, bin, "--listen", "127.0.0.1:0", "--log-format", "json")
 	c := &http.Client{Timeout: 20 * time.Second}
-	code, body := fetch(t, c, r.url+"/")
+	code, body := e2etest.Get(t, c, r.url+"/")
 	if code != 200 || !strings.Contains(body, "espgate") || !strings.Contains(strings.ToLower(body), "<html") {
 		t.Fatalf("GET /: %d %.200q", code, body)
 	}
-	if code, body = fetch(t, c, r.url+"/api/status"); code != 200 || !strings.Contains(body, `"state":"serving"`) {
+	if code, body = e2etest.Get(t, c, r.url+"/api/status"); code != 200 || !strings.Contains(body, `"state":"serving"`) {
 		t.Fatalf("GET /api/status: %d %q", code, body)
 	}
 	resp, err := c.Post(r.url+"/echo", "text/plain", strings.NewReader("from a real client"))

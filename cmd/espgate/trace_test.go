@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/espgate/espgate/internal/e2etest"
 )
 
 // --trace records the serial exchange, readable, and the Wi-Fi password
@@ -41,7 +43,7 @@ func TestTraceFile(t *testing.T) {
 				cancel()
 				t.Fatalf("not serving; stderr %q", stderr.String())
 			}
-			if code, _ := fetch(t, &http.Client{Timeout: 10 * time.Second}, url); code != 200 {
+			if code, _ := e2etest.Get(t, &http.Client{Timeout: 10 * time.Second}, url); code != 200 {
 				t.Fatalf("GET / = %d", code)
 			}
 			cancel()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/espgate/espgate/internal/e2etest"
 )
 
 // --setup-ap on the emulator: the binary says how to reach the set-up
@@ -24,7 +26,7 @@ func TestSetupFlag(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	c := &http.Client{Timeout: 20 * time.Second}
-	if code, body := fetch(t, c, page); code != 200 || !strings.Contains(body, "Wi-Fi set-up") {
+	if code, body := e2etest.Get(t, c, page); code != 200 || !strings.Contains(body, "Wi-Fi set-up") {
 		t.Fatalf("set-up page: %d %q", code, body)
 	}
 	resp, err := c.PostForm(page, url.Values{"ssid": {"espgate-sim"}, "password": {"espgate-sim-pass"}})
@@ -36,7 +38,7 @@ func TestSetupFlag(t *testing.T) {
 	if !strings.Contains(string(b), "Joined espgate-sim") {
 		t.Fatalf("join: %d %q", resp.StatusCode, b)
 	}
-	if code, body := fetch(t, c, page+"hello"); code != 200 || body != "Hello from espgate!\n" {
+	if code, body := e2etest.Get(t, c, page+"hello"); code != 200 || body != "Hello from espgate!\n" {
 		t.Fatalf("the demo after set-up: %d %q", code, body)
 	}
 	if strings.Contains(stdout.String()+stderr.String(), "try-it-out") {
