@@ -53,10 +53,14 @@ type wifiState struct {
 	// From AT+CIFSR.
 	ap      [40]byte // the access point's address
 	apLen   int
-	staSeen bool    // the last AT+CIFSR listed the station (station mode is on)
-	mac     [4]byte // the MAC's last four hex digits, for the default set-up name
-	macLen  int
-	refresh bool // AT+CIFSR is due (WIFI GOT IP, a join)
+	staSeen bool // the last AT+CIFSR listed the station (station mode is on)
+	// addrOdd: the last AT+CIFSR had a line garbled on the way (one that
+	// names no interface), so a missing station may be a lost line.
+	addrOdd     bool
+	addrRetries int     // serving-time AT+CIFSR repeated for addrOdd
+	mac         [4]byte // the MAC's last four hex digits, for the default set-up name
+	macLen      int
+	refresh     bool // AT+CIFSR is due (WIFI GOT IP, a join)
 
 	// Rejoining a lost network (SSID set).
 	lost     bool      // WIFI DISCONNECT while serving, no WIFI GOT IP since
@@ -187,7 +191,7 @@ func (m *Machine) issueJoin(now time.Time, ssid, password string, store bool) {
 
 // issueAddress issues AT+CIFSR, forgetting the addresses it will report.
 func (m *Machine) issueAddress(now time.Time) {
-	m.ipLen, m.ws.apLen, m.ws.staSeen = 0, 0, false
+	m.ipLen, m.ws.apLen, m.ws.staSeen, m.ws.addrOdd = 0, 0, false, false
 	m.issue(now, CmdAddress, -1, append(m.cmdBuf[:0], "AT+CIFSR\r\n"...))
 }
 
@@ -213,11 +217,32 @@ func (m *Machine) addressLine(l []byte) {
 		if ip := bytes.Trim(l[len(prefixAPIP):], "\""); len(ip) > 0 && !bytes.Equal(ip, noAddress) {
 			w.apLen = copy(w.ap[:], ip)
 		}
-	case bytes.HasPrefix(l, prefixStaMAC), bytes.HasPrefix(l, prefixAPMAC) && w.macLen == 0:
-		if mac := bytes.Trim(l[bytes.IndexByte(l, ',')+1:], "\""); len(mac) == 17 {
+	case bytes.HasPrefix(l, prefixStaMAC), bytes.HasPrefix(l, prefixAPMAC):
+		w.staSeen = w.staSeen || bytes.HasPrefix(l, prefixStaMAC)
+		if mac := bytes.Trim(l[bytes.IndexByte(l, ',')+1:], "\""); len(mac) == 17 && (w.macLen == 0 || bytes.HasPrefix(l, prefixStaMAC)) {
 			w.macLen = copy(w.mac[:], mac[12:14]) + copy(w.mac[2:], mac[15:17])
 		}
+	case !interfaceLine(l):
+		w.addrOdd = true
 	}
+}
+
+// interfaceLine reports whether l reads as an AT+CIFSR line for some
+// interface, "+CIFSR:<NAME>,...", NAME in capitals and digits: one this
+// machine does not use (ESP-AT's STAIP6LL, ETHIP) rather than a line
+// garbled on the way.
+func interfaceLine(l []byte) bool {
+	rest, ok := bytes.CutPrefix(l, []byte("+CIFSR:"))
+	name, _, ok2 := bytes.Cut(rest, []byte(","))
+	if !ok || !ok2 || len(name) == 0 {
+		return false
+	}
+	for _, c := range name {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // servingAddr is the address clients use: the set-up access point's while
@@ -274,7 +299,7 @@ func (m *Machine) addressResult(now time.Time, ok bool) {
 			m.next(now, stepMux)
 			return
 		}
-		if ok && !w.staSeen || now.Sub(m.joinSince) >= m.cfg.JoinTimeout {
+		if ok && !w.staSeen && !w.addrOdd || now.Sub(m.joinSince) >= m.cfg.JoinTimeout {
 			// The station is off, or joined nothing in time: set-up.
 			m.startSetup()
 			m.next(now, stepSetupMode)
@@ -530,6 +555,13 @@ func (m *Machine) wifiTimeout(now time.Time) {
 // automatic set-up, the address is noted, and a join is complete.
 func (m *Machine) addressRefreshed(now time.Time, ok bool) {
 	w := &m.ws
+	if ok && w.addrOdd && m.ipLen == 0 && w.addrRetries < 3 {
+		// A line was garbled, perhaps the station's: ask again.
+		w.addrRetries++
+		w.refresh = true
+		return
+	}
+	w.addrRetries = 0
 	if ok {
 		if w.pageOn && m.ipLen > 0 && m.cfg.SetupAP == "" {
 			m.endSetupPage(now) // the modem joined a network it knew

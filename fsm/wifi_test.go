@@ -515,3 +515,57 @@ func TestValidate(t *testing.T) {
 		t.Errorf("pi.local: %v", err)
 	}
 }
+
+// A station line garbled on the way (the modem's output has no checksum)
+// does not make bring-up take the station for off and open the set-up
+// access point: AT+CIFSR is asked again. Lines for interfaces the machine
+// does not use (ESP-AT's IPv6 addresses) are no garbling.
+func TestGarbledAddressNotStationOff(t *testing.T) {
+	for _, c := range []struct{ name, reply string }{
+		{"station address garbled", "+CIFSR:S\\AIP,\"192.168.1.50\"\r\n+CIFSR:STAMAC,\"5c:cf:7f:a1:b2:c3\"\r\n"},
+		{"both station lines garbled", "+CIFSR:S\\AIP,\"192.168.1.50\"\r\n+CIF\xd2R:STAMAC,\"5c:cf:7f:a1:b2:c3\"\r\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tm := newTestModem(t, GenESPAT, Config{Heartbeat: noHeartbeat})
+			tm.bootToVersion()
+			tm.wantWrite("address", "AT+CIFSR\r\n")
+			tm.says(c.reply + tm.ok())
+			if _, ok := tm.lastNote(NoteSetup); ok {
+				t.Fatal("set-up opened for a garbled reply")
+			}
+			tm.advanceToDeadline()
+			tm.wantWrite("address again", "AT+CIFSR\r\n")
+			tm.says("+CIFSR:STAIP,\"192.168.1.50\"\r\n+CIFSR:STAIP6LL,\"fe80::5ecf:7fff:fea1:b2c3\"\r\n+CIFSR:STAMAC,\"5c:cf:7f:a1:b2:c3\"\r\n" + tm.ok())
+			tm.serverSteps()
+			tm.wantNote(NoteServing, 0, "192.168.1.50")
+			if _, ok := tm.lastNote(NoteSetup); ok {
+				t.Fatal("set-up opened")
+			}
+		})
+	}
+}
+
+// While serving, a refresh whose station line was garbled is asked again
+// (at most three times), and the address is not lost meanwhile to the
+// clients' URL.
+func TestGarbledAddressRefreshRepeated(t *testing.T) {
+	tm := newTestModem(t, GenNonOS, Config{Heartbeat: noHeartbeat})
+	tm.bootToVersion()
+	tm.wantWrite("address", "AT+CIFSR\r\n")
+	tm.says("+CIFSR:STAIP,\"192.168.1.50\"\r\n+CIFSR:STAMAC,\"5c:cf:7f:a1:b2:c3\"\r\n" + tm.ok())
+	tm.serverSteps()
+	tm.wantNote(NoteServing, 0, "192.168.1.50")
+	tm.wantIdle()
+	tm.says("WIFI DISCONNECT\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n")
+	for range 3 {
+		tm.wantWrite("address", "AT+CIFSR\r\n")
+		tm.says("+CIFSR:ST\x01IP,\"192.168.1.50\"\r\n" + tm.ok())
+	}
+	tm.wantWrite("address, the fourth time", "AT+CIFSR\r\n")
+	tm.says("+CIFSR:ST\x01IP,\"192.168.1.50\"\r\n" + tm.ok())
+	tm.wantIdle() // bounded: no fifth
+	tm.says("WIFI DISCONNECT\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n")
+	tm.wantWrite("address", "AT+CIFSR\r\n")
+	tm.says("+CIFSR:STAIP,\"192.168.1.51\"\r\n" + tm.ok())
+	tm.wantNote(NoteServing, 0, "192.168.1.51")
+}
