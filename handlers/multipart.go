@@ -47,6 +47,7 @@ var (
 	ErrBadBoundaryLine   = &StatusError{http.StatusBadRequest, "multipart: a boundary line has text after the boundary"}
 	ErrPartHeader        = &StatusError{http.StatusBadRequest, "multipart: malformed part header"}
 	ErrPartDisposition   = &StatusError{http.StatusBadRequest, `multipart: a part lacks Content-Disposition: form-data; name="..."`}
+	ErrPartTwoHeaders    = &StatusError{http.StatusBadRequest, "multipart: a part has two Content-Disposition or Content-Type fields"}
 	ErrTooManyParts      = &StatusError{http.StatusRequestEntityTooLarge, "multipart: too many parts"}
 	ErrPartHeaderTooBig  = &StatusError{http.StatusRequestEntityTooLarge, "multipart: a part header is too large"}
 	ErrFileTooBig        = &StatusError{http.StatusRequestEntityTooLarge, "multipart: a file is too large"}
@@ -320,8 +321,14 @@ func (m *MultipartReader) parseHeader(p *Part) error {
 		value = trimOWS(value)
 		switch {
 		case equalFold(name, "Content-Disposition"):
+			if disp != nil {
+				return ErrPartTwoHeaders // which name would it be?
+			}
 			disp = value
 		case equalFold(name, "Content-Type"):
+			if p.contentType != nil {
+				return ErrPartTwoHeaders
+			}
 			p.contentType = value
 		}
 	}

@@ -281,6 +281,22 @@ func multipartBoundaryOf(body string) string {
 	return "B"
 }
 
+// A part with two Content-Disposition (or Content-Type) fields is refused:
+// readers disagree on which one names it (mime/multipart takes the first).
+func TestMultipartTwoDispositionsRefused(t *testing.T) {
+	for _, hdr := range []string{
+		"Content-Disposition: form-data; name=a\r\nContent-Disposition: form-data; name=b",
+		"Content-Disposition: form-data; name=a\r\nContent-Type: text/plain\r\ncontent-type: image/png",
+	} {
+		r := post(t, "/", "multipart/form-data; boundary=B", []byte("--B\r\n"+hdr+"\r\n\r\n1\r\n--B--"))
+		_, err := readParts(t, r, MultipartLimits{})
+		var se *StatusError
+		if !errors.As(err, &se) || se.Code != 400 || err != ErrPartTwoHeaders {
+			t.Errorf("%q: %v, want ErrPartTwoHeaders", hdr, err)
+		}
+	}
+}
+
 // A boundary line with transport padding and then something else is
 // refused, not read as content: mime/multipart would end the part there.
 func TestMultipartPaddedBoundaryRefused(t *testing.T) {
