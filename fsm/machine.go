@@ -255,6 +255,9 @@ type Machine struct {
 	sendLen  int
 	sendLink int
 	sendGen  uint32
+	// owed: a send given up on before its prompt came, for this many
+	// bytes; a modem that did prompt is still collecting them (0: none known).
+	owed     int
 	sendDone bool // the chunk finishes its link's response
 	rr       int
 
@@ -603,6 +606,16 @@ func (m *Machine) cmdTimeout() time.Duration {
 	return m.cfg.CommandTimeout
 }
 
+// linkGone reports whether the command in the slot is for a link
+// (AT+CIPSEND, AT+CIPCLOSE) that has closed since it was issued.
+func (m *Machine) linkGone() bool {
+	if m.cmd != CmdSend && m.cmd != CmdClose {
+		return false
+	}
+	l := &m.links[m.cmdLink]
+	return l.gen != m.cmdLinkGen || l.state == LinkFree
+}
+
 // busy: the modem refused the command; try it again after a back-off.
 func (m *Machine) busy(now time.Time) {
 	m.fail(now, FailBusy)
@@ -626,6 +639,7 @@ func (m *Machine) complete(now time.Time, ok bool, ev *parser.ATEvent) {
 	m.cmdDeadline = time.Time{}
 	m.busyRun = 0
 	m.timeoutRun = 0
+	m.owed = 0 // the modem reads commands
 	if ok {
 		m.note(Note{Kind: NoteCommand, Cmd: c, Link: link, Dur: now.Sub(m.cmdIssued)})
 	}
@@ -712,6 +726,9 @@ func (m *Machine) commandTimeout(now time.Time) {
 		// the whole payload and "Recv" was lost: nothing to complete then.
 		switch {
 		case !retry:
+			if slot == SlotAwaitPrompt || slot == SlotAwaitOK {
+				m.owed = m.sendLen // recovery's probes complete it (modem_bringup.go)
+			}
 		case resend != resendNone:
 			// What was written met no Recv: the modem was not collecting
 			// and holds it in its line buffer. A probe takes the ERROR
@@ -910,8 +927,14 @@ func (m *Machine) schedule(now time.Time) {
 	}
 	if m.retry {
 		m.retry = false
-		m.reissue(now)
-		return
+		if !m.linkGone() {
+			m.reissue(now)
+			return
+		}
+		// The link closed while its command waited out a busy modem:
+		// a send or close for it now would reach a free id, or the
+		// next client's.
+		m.sendLen = 0
 	}
 	if m.state != ModemServing {
 		m.bringup(now)

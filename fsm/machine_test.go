@@ -486,6 +486,28 @@ func TestBusyRetriesSameCommand(t *testing.T) {
 	}
 }
 
+// A send refused as busy is not tried again once its link has closed:
+// the id is free, or soon another client's.
+func TestBusySendDroppedWhenLinkCloses(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{})
+	tm.handler = text("ok")
+	tm.says("2,CONNECT\r\n" + ipd(2, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	tm.wantWritePrefix("announce", "AT+CIPSEND=2,")
+	tm.says("\r\nbusy p...\r\n2,CLOSED\r\n")
+	if s := tm.m.LinkState(2); s != LinkFree {
+		t.Fatalf("link 2 is %v", s)
+	}
+	tm.advanceToDeadline()
+	if w := tm.write(); len(w) > 0 {
+		t.Fatalf("after the close the host wrote %q", w)
+	}
+	// The next client on the id is served from scratch.
+	tm.says("2,CONNECT\r\n" + ipd(2, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	if p := tm.sendChunk(2); !strings.HasSuffix(p, "\r\n\r\nok") {
+		t.Fatalf("payload %q", p)
+	}
+}
+
 func TestBootingModemIsConfiguredWithoutReset(t *testing.T) {
 	tm := newTestModem(t, GenNonOS, Config{})
 	tm.wantIdle()
@@ -1096,5 +1118,51 @@ func TestLostSendAnswerSendsTheChunk(t *testing.T) {
 		tm.wantWrite("resync probe", "AT\r\n")
 		tm.says("\r\nERROR\r\n")
 		tm.closeLink(0)
+	}
+}
+
+// A send whose prompt never came, given up on when recovery begins, is
+// completed after three silent probes with exactly the filler the modem
+// may still collect (the probes went into it), so no spaces are left over
+// to run as a command line.
+func TestRecoveryFillerCompletesTheLostSend(t *testing.T) {
+	tm := serving(t, GenNonOS, Config{})
+	tm.handler = text("ok")
+	// Timeout 1: SEND OK missing after Recv. Timeout 2: the close.
+	tm.says("0,CONNECT\r\n" + ipd(0, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	tm.wantWritePrefix("announce", "AT+CIPSEND=0,")
+	tm.says(tm.prompt())
+	p := tm.write()
+	tm.says(fmt.Sprintf("\r\nRecv %d bytes\r\n", len(p)))
+	tm.says("1,CONNECT\r\n" + ipd(1, "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+	tm.advanceToDeadline()
+	tm.wantWrite("close", "AT+CIPCLOSE=0\r\n")
+	tm.advanceToDeadline()
+	// Timeout 3: no prompt for link 1's send. Recovery begins.
+	line := tm.wantWritePrefix("announce", "AT+CIPSEND=1,")
+	var n int
+	if _, err := fmt.Sscanf(line, "AT+CIPSEND=1,%d\r\n", &n); err != nil {
+		t.Fatal(err)
+	}
+	next := func() []byte { // the host's next write, the modem silent
+		for range 4 {
+			tm.advanceToDeadline()
+			if w := tm.write(); len(w) > 0 {
+				return w
+			}
+		}
+		t.Fatal("the host wrote nothing")
+		return nil
+	}
+	for range 3 {
+		if w := next(); string(w) != "AT\r\n" {
+			t.Fatalf("probe: %q", w)
+		}
+	}
+	if w := next(); string(w) != strings.Repeat(" ", n-12) {
+		t.Fatalf("after three probes the host wrote %d bytes %.40q..., want %d spaces", len(w), w, n-12)
+	}
+	if w := tm.write(); string(w) != "AT\r\n" {
+		t.Fatalf("after the filler: %q", w)
 	}
 }

@@ -82,10 +82,20 @@ func (m *Machine) bringup(now time.Time) {
 	switch m.step {
 	case stepProbe:
 		// After three silent probes the modem may be collecting a payload
-		// for a send it never finished: complete it with harmless filler.
+		// for a send it never finished: complete it with harmless filler,
+		// as much as it may still want when the send is known (the probes
+		// went into it) and the line kept one rate, else the most a send
+		// takes.
 		m.probeRate()
 		if m.stepTries > 0 && m.stepTries%3 == 0 {
-			m.queueOut(filler[:])
+			n := len(filler)
+			if m.owed > 0 && (m.cfg.TargetBaud <= 0 || m.cfg.TargetBaud == m.cfg.Baud) {
+				n = max(m.owed-len("AT\r\n")*m.stepTries, 0)
+			}
+			m.owed = 0
+			if n > 0 {
+				m.queueOut(filler[:n])
+			}
 		}
 		m.issue(now, CmdProbe, -1, append(b, "AT\r\n"...))
 	case stepReset:
@@ -159,6 +169,7 @@ func (m *Machine) retryStep(now time.Time, d time.Duration, limit int) {
 
 // afterBoot: the modem printed "ready". Its state is the power-on default.
 func (m *Machine) afterBoot(now time.Time) {
+	m.owed = 0 // a modem that booted collects nothing
 	m.setState(ModemConfiguring)
 	m.step = stepEcho
 	m.stepTries = 0
