@@ -115,15 +115,25 @@ func (c *chip) armPayloadIdle() {
 			c.violate(ViolCommandInPayload, c.cmdKnow, "payload for link %d holds %s (%d of %d bytes)", s.l.id, quoteLine(s.buf, len(s.buf)), len(s.buf), s.n)
 			return
 		}
-		if len(s.buf) == 0 && c.lineFaultAt >= s.promptFrom {
-			// A line fault hit the OK or the prompt: the host waits for
-			// a prompt it cannot see, and may end the wait by its own
-			// deadline, longer than PayloadIdle.
-			c.m.logf("sim: not counted (a line fault hit the prompt): payload for link %d not begun", s.l.id)
+		if len(s.buf) == 0 && c.promptHidden(s) {
+			// The host waits for a prompt it could not see, and may end
+			// the wait by its own deadline, longer than PayloadIdle.
+			c.m.logf("sim: not counted (a line fault hid the prompt): payload for link %d not begun", s.l.id)
 			return
 		}
 		c.violate(ViolPayloadShort, c.cmdKnow, "payload for link %d stalled at %d of %d bytes", s.l.id, len(s.buf), s.n)
 	})
+}
+
+// promptHidden reports whether a line fault may have kept the host from
+// seeing s's prompt: one in the OK or the prompt, or one in an +IPD
+// header shortly before, whose garbled length makes the host take the
+// prompt for frame data.
+func (c *chip) promptHidden(s *sendOp) bool {
+	if c.lineFaultAt >= s.promptFrom {
+		return true
+	}
+	return c.idFaultAt > 0 && c.idFaultAt < s.promptFrom && s.promptFrom-c.idFaultAt <= int64(c.cfg.MaxIPD)+64
 }
 
 // looksLikeCommand is the heuristic for a command sent while the firmware

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -216,30 +215,34 @@ func TestBootDropsAPartialLine(t *testing.T) {
 	}
 }
 
-// A host that cannot see its prompt, because a line fault hit it, waits by
-// its own deadline: a payload not begun then is not counted. Without the
-// fault it is.
+// A host that cannot see its prompt, because a line fault hit it or hit
+// the length of an +IPD frame just before (the host then reads the prompt
+// as frame data), waits by its own deadline: a payload not begun then is
+// not counted. Without such a fault it is.
 func TestPromptFaultExcusesStall(t *testing.T) {
 	t.Parallel()
-	for _, garbled := range []bool{false, true} {
-		t.Run(fmt.Sprint("garbled=", garbled), func(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		fault func(c *chip)
+		want  int
+	}{
+		{"no fault", func(*chip) {}, 1},
+		{"in the prompt", func(c *chip) { c.lineFaultAt = c.send.promptFrom + 4 }, 0},
+		{"in a frame header before", func(c *chip) { c.idFaultAt = c.send.promptFrom - 200 }, 0},
+		{"in a frame header long before", func(c *chip) { c.idFaultAt = c.send.promptFrom - 5000 }, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			h := startServer(t, NonOS)
-			c := h.dial(0)
+			cl := h.dial(0)
 			h.cmd("AT+CIPSEND=0,5\r\n", "\r\nOK\r\n> ")
-			if garbled {
-				h.m.control(func(c *chip) { c.lineFaultAt = c.send.promptFrom + 4 })
-			}
+			h.m.control(c.fault)
 			time.Sleep(PayloadIdle + 300*time.Millisecond)
 			h.cmd("hello", "\r\nRecv 5 bytes\r\n"+msgSendOK)
-			if got := readN(t, c, 5); string(got) != "hello" {
+			if got := readN(t, cl, 5); string(got) != "hello" {
 				t.Fatalf("client got %q", got)
 			}
-			want := 1
-			if garbled {
-				want = 0
-			}
-			wantViolations(t, h.m, map[ViolationKind]int{ViolPayloadShort: want})
+			wantViolations(t, h.m, map[ViolationKind]int{ViolPayloadShort: c.want})
 		})
 	}
 }
