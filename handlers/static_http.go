@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"mime"
 	"net/http"
 	"path"
@@ -79,42 +80,50 @@ func compressibleType(ctype string) bool {
 }
 
 // acceptedCodings returns the quality (0..1000) Accept-Encoding gives br
-// and gzip (RFC 9110 section 12.5.3): the coding's own q, else that of
-// "*", else 0. Without the field both are 0: clients that want
-// compression ask for it.
+// and gzip.
 func acceptedCodings(r *Request) (br, gz int) {
-	br, gz, star := -1, -1, -1
+	return codingQ(r, "br"), codingQ(r, "gzip")
+}
+
+// AcceptsEncoding reports whether the request's Accept-Encoding admits
+// the content coding (RFC 9110 section 12.5.3): the coding named with a
+// non-zero q (for "gzip", also "x-gzip"), or, when it is not named, "*"
+// with a non-zero q. Without the field the answer is no: clients that
+// want compression ask for it.
+func (r *Request) AcceptsEncoding(coding string) bool {
+	return r.Request != nil && codingQ(r, coding) > 0
+}
+
+// codingQ returns the quality (0..1000) Accept-Encoding gives coding: its
+// own q, else that of "*", else 0.
+func codingQ(r *Request, coding string) int {
+	q, star := -1, -1
 	for i := range r.NumHeaders() {
 		name, v := r.HeaderAt(i)
-		if !eqFold(name, "Accept-Encoding") {
+		if !equalFold(name, "Accept-Encoding") {
 			continue
 		}
 		for len(v) > 0 {
 			var e []byte
 			e, v = listElem(v)
-			coding, params, _ := cutByte(e, ';')
-			coding = trimSpaceTab(coding)
-			q := 1000
+			c, params, _ := cutByte(e, ';')
+			c = trimOWS(c)
+			eq := 1000
 			if params != nil {
-				q = qParam(params)
+				eq = qParam(params)
 			}
 			switch {
-			case eqFold(coding, "br"):
-				br = max(br, q)
-			case eqFold(coding, "gzip"), eqFold(coding, "x-gzip"):
-				gz = max(gz, q)
-			case string(coding) == "*":
-				star = max(star, q)
+			case equalFold(c, coding), coding == "gzip" && equalFold(c, "x-gzip"):
+				q = max(q, eq)
+			case string(c) == "*":
+				star = max(star, eq)
 			}
 		}
 	}
-	if br < 0 {
-		br = max(star, 0)
+	if q < 0 {
+		return max(star, 0)
 	}
-	if gz < 0 {
-		gz = max(star, 0)
-	}
-	return br, gz
+	return q
 }
 
 // qParam returns the q parameter among ';'-separated parameters in
@@ -124,11 +133,11 @@ func qParam(params []byte) int {
 	for len(params) > 0 {
 		var p []byte
 		p, params, _ = cutByte(params, ';')
-		k, v, _ := cutByte(trimSpaceTab(p), '=')
-		if !eqFold(trimSpaceTab(k), "q") {
+		k, v, _ := cutByte(trimOWS(p), '=')
+		if !equalFold(trimOWS(k), "q") {
 			continue
 		}
-		return qValue(trimSpaceTab(v))
+		return qValue(trimOWS(v))
 	}
 	return 1000
 }
@@ -159,7 +168,7 @@ func notModified(r *Request, etag string, mod time.Time) bool {
 	seen := false
 	for i := range r.NumHeaders() {
 		name, v := r.HeaderAt(i)
-		if !eqFold(name, "If-None-Match") {
+		if !equalFold(name, "If-None-Match") {
 			continue
 		}
 		seen = true
@@ -188,7 +197,7 @@ func notModified(r *Request, etag string, mod time.Time) bool {
 // one that names this representation by a strong ETag or its exact
 // Last-Modified date (RFC 9110 section 13.1.5).
 func ifRangeHolds(r *Request, etag string, mod time.Time) bool {
-	v := trimSpaceTab(r.Header("If-Range"))
+	v := trimOWS(r.Header("If-Range"))
 	switch {
 	case v == nil:
 		return true
@@ -240,16 +249,16 @@ func weakMatch(a []byte, b string) bool {
 // several ranges); otherwise n < 0 means unsatisfiable, and the range is
 // n bytes from start.
 func parseRange(h []byte, size int64) (start, n int64, ok bool) {
-	h = trimSpaceTab(h)
-	if len(h) < 6 || !eqFold(h[:6], "bytes=") {
+	h = trimOWS(h)
+	if len(h) < 6 || !equalFold(h[:6], "bytes=") {
 		return 0, 0, false
 	}
-	spec := trimSpaceTab(h[6:])
+	spec := trimOWS(h[6:])
 	first, last, found := cutByte(spec, '-')
-	if !found || bytesIndex(spec, ',') >= 0 {
+	if !found || bytes.IndexByte(spec, ',') >= 0 {
 		return 0, 0, false
 	}
-	first, last = trimSpaceTab(first), trimSpaceTab(last)
+	first, last = trimOWS(first), trimOWS(last)
 	if len(first) == 0 { // the last n bytes
 		k, ok := decimal(last)
 		if !ok {
@@ -291,57 +300,4 @@ func decimal(b []byte) (int64, bool) {
 		v = v*10 + int64(c-'0')
 	}
 	return v, true
-}
-
-// eqFold reports whether b equals the ASCII string s, ignoring case.
-func eqFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range len(b) {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-// listElem splits a comma-separated list: the first element, trimmed,
-// and the rest.
-func listElem(v []byte) (elem, rest []byte) {
-	elem, rest, _ = cutByte(v, ',')
-	return trimSpaceTab(elem), rest
-}
-
-func cutByte(b []byte, sep byte) (before, after []byte, found bool) {
-	if i := bytesIndex(b, sep); i >= 0 {
-		return b[:i], b[i+1:], true
-	}
-	return b, nil, false
-}
-
-func bytesIndex(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func trimSpaceTab(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }

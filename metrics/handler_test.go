@@ -227,7 +227,7 @@ func TestAcceptsGzip(t *testing.T) {
 		{"Accept-Encoding:\r\n", false},
 	} {
 		r := request(t, tt.header)
-		if got := acceptsGzip(r.Request); got != tt.want {
+		if got := r.AcceptsEncoding("gzip"); got != tt.want {
 			t.Errorf("%q: %v, want %v", tt.header, got, tt.want)
 		}
 	}
