@@ -114,12 +114,7 @@ func (m *Machine) bringup(now time.Time) {
 		m.verLen = 0
 		m.issue(now, CmdVersion, -1, append(b, "AT+GMR\r\n"...))
 	case stepMode:
-		if m.gen == GenNonOS {
-			b = append(b, "AT+CWMODE_CUR=1\r\n"...)
-		} else {
-			b = append(b, "AT+CWMODE=1\r\n"...)
-		}
-		m.issue(now, CmdMode, -1, b)
+		m.issueMode(now, 1)
 	case stepJoin:
 		m.issueJoin(now, m.cfg.SSID, m.cfg.Password, false) // wifi.go
 	case stepAddress:

@@ -325,6 +325,16 @@ func (m *Machine) startSetup() {
 	}
 }
 
+// issueMode issues AT+CWMODE(_CUR)=mode: 1 station, 3 station and
+// access point.
+func (m *Machine) issueMode(now time.Time, mode byte) {
+	b := append(m.cmdBuf[:0], "AT+CWMODE"...)
+	if m.gen == GenNonOS {
+		b = append(b, "_CUR"...)
+	}
+	m.issue(now, CmdMode, -1, append(b, '=', '0'+mode, '\r', '\n'))
+}
+
 // setupStep issues a set-up step's command. Mode 3 (station and access
 // point) rather than 2: the station can then join from the set-up page
 // while the phone that asked stays connected to read the outcome, and it
@@ -333,12 +343,7 @@ func (m *Machine) setupStep(now time.Time) {
 	b := m.cmdBuf[:0]
 	switch m.step {
 	case stepSetupMode:
-		if m.gen == GenNonOS {
-			b = append(b, "AT+CWMODE_CUR=3\r\n"...)
-		} else {
-			b = append(b, "AT+CWMODE=3\r\n"...)
-		}
-		m.issue(now, CmdMode, -1, b)
+		m.issueMode(now, 3)
 	case stepSetupAP:
 		if m.gen == GenNonOS {
 			b = append(b, "AT+CWSAP_CUR=\""...)
@@ -452,12 +457,7 @@ func (m *Machine) wifiSchedule(now time.Time) bool {
 		m.issueJoin(now, m.cfg.SSID, m.cfg.Password, false)
 	case w.apOpen && !w.pageOn && !w.apCloseAt.IsZero() && !now.Before(w.apCloseAt):
 		w.apCloseAt, w.cmd = time.Time{}, wcAPClose
-		if m.gen == GenNonOS {
-			b = append(b, "AT+CWMODE_CUR=1\r\n"...)
-		} else {
-			b = append(b, "AT+CWMODE=1\r\n"...)
-		}
-		m.issue(now, CmdMode, -1, b)
+		m.issueMode(now, 1)
 	case m.cfg.MDNSName != "" && !w.mdnsFailed && !w.lost && m.ipLen > 0 && w.mdnsLen == 0:
 		// §4 of the reference is silent on AT+MDNS. NonOS AT: AT+MDNS=<enable>,
 		// <hostname>,<server_name>,<server_port>, and its lwIP mdns.c
