@@ -274,6 +274,11 @@ func (m *Machine) addressResult(now time.Time, ok bool) {
 	switch {
 	case w.setup: // the access point's address will do
 		if ok && (w.apLen > 0 || m.ipLen > 0) {
+			if w.pageOn && m.ipLen > 0 && m.cfg.SetupAP == "" {
+				// The station joined a network it knew meanwhile: no
+				// WIFI GOT IP will come to end the page later.
+				m.endSetupPage(now)
+			}
 			m.next(now, stepMux)
 			return
 		}

@@ -569,3 +569,27 @@ func TestGarbledAddressRefreshRepeated(t *testing.T) {
 	tm.says("+CIFSR:STAIP,\"192.168.1.51\"\r\n" + tm.ok())
 	tm.wantNote(NoteServing, 0, "192.168.1.51")
 }
+
+// An automatic set-up whose AT+CIFSR finds that the station joined a
+// network it knows meanwhile (its WIFI GOT IP came before, or was lost)
+// ends the page at once: no later event would.
+func TestSetupEndsWhenStationJoinedMeanwhile(t *testing.T) {
+	tm := newTestModem(t, GenESPAT, Config{Heartbeat: noHeartbeat})
+	tm.bootToVersion()
+	tm.wantWrite("address", "AT+CIFSR\r\n")
+	tm.says("+CIFSR:APIP,\"192.168.4.1\"\r\n+CIFSR:APMAC,\"5e:cf:7f:a1:b2:c3\"\r\n" + tm.ok()) // station off
+	tm.wantWrite("mode 3", "AT+CWMODE=3\r\n")
+	tm.says(tm.ok())
+	tm.wantWritePrefix("access point", "AT+CWSAP=")
+	tm.says(tm.ok())
+	tm.wantNote(NoteSetup, SetupOpen, "espgate-b2c3")
+	tm.wantWrite("address", "AT+CIFSR\r\n")
+	tm.says("+CIFSR:APIP,\"192.168.4.1\"\r\n+CIFSR:STAIP,\"192.168.1.50\"\r\n" + tm.ok())
+	tm.wantNote(NoteSetup, SetupJoined, "")
+	tm.serverSteps()
+	tm.wantNote(NoteServing, 0, "192.168.1.50")
+	tm.advanceToDeadline()
+	tm.wantWrite("close the access point", "AT+CWMODE=1\r\n")
+	tm.says(tm.ok())
+	tm.wantNote(NoteSetup, SetupClosed, "")
+}
