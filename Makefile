@@ -26,11 +26,7 @@ bench:
 
 ## fuzz-smoke: every fuzz target for FUZZTIME each
 fuzz-smoke:
-	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) .ci/fuzz-smoke $(PKGS)
 
 ## lint: gofmt, go vet, staticcheck
 lint:
