@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,24 +19,10 @@ import (
 	"github.com/espgate/espgate/sim"
 )
 
-// syncBuffer is a log sink safe for the loop and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-// lines returns the log lines whose message is msg.
-func (s *syncBuffer) lines(t *testing.T, msg string) []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// logLines returns the JSON log lines in s whose message is msg.
+func logLines(t *testing.T, s *e2etest.SyncBuffer, msg string) []map[string]any {
 	var out []map[string]any
-	for _, ln := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
+	for _, ln := range strings.Split(strings.TrimSpace(s.String()), "\n") {
 		var m map[string]any
 		if err := json.Unmarshal([]byte(ln), &m); err != nil {
 			t.Fatalf("log line %q: %v", ln, err)
@@ -53,7 +38,7 @@ func (s *syncBuffer) lines(t *testing.T, msg string) []map[string]any {
 // and no query string or header values.
 func TestAccessLog(t *testing.T) {
 	e2etest.EachProfile(t, func(t *testing.T, p sim.Profile) {
-		var sink syncBuffer
+		var sink e2etest.SyncBuffer
 		log := zerolog.New(&sink).Level(zerolog.InfoLevel)
 		rt := handlers.NewRouter()
 		rt.HandleFunc("GET /page", func(w *handlers.ResponseWriter, r *handlers.Request) {
@@ -91,7 +76,7 @@ func TestAccessLog(t *testing.T) {
 		deadline := time.Now().Add(5 * time.Second)
 		for len(got) < 2 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
-			got = sink.lines(t, "request")
+			got = logLines(t, &sink, "request")
 		}
 		if len(got) != 2 {
 			t.Fatalf("%d access-log lines, want 2", len(got))
@@ -122,9 +107,7 @@ func TestAccessLog(t *testing.T) {
 				}
 			}
 		}
-		sink.mu.Lock()
-		all := sink.b.String()
-		sink.mu.Unlock()
+		all := sink.String()
 		for _, secret := range []string{"s3cret", "t0psecret"} {
 			if strings.Contains(all, secret) {
 				t.Errorf("the log contains %q:\n%s", secret, all)

@@ -20,12 +20,6 @@ import (
 
 var ipdHeader = regexp.MustCompile(`\r\n\+IPD,\d+,\d+(,[^,]*,\d+)?:`)
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // With logging at its most verbose, credentials and cookies still never
 // reach the log, even when the modem cuts the request into tiny frames.
 func TestSecretsNeverLogged(t *testing.T) {
@@ -45,7 +39,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		})))
 	e2etest.EachProfile(t, func(t *testing.T, p sim.Profile) {
 		for _, frame := range []int{0, 5} {
-			var logs syncBuffer
+			var logs e2etest.SyncBuffer
 			log := zerolog.New(&logs).Level(zerolog.TraceLevel)
 			env := e2etest.Start(t, p, &espgate.Server{Routes: rt, Logger: &log, Emulator: sim.Config{MaxIPD: frame}})
 			c := env.Client(t)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/espgate/espgate/fsm"
+	"github.com/espgate/espgate/internal/e2etest"
 	"github.com/espgate/espgate/loop"
 	"github.com/espgate/espgate/sim"
 )
@@ -146,7 +147,7 @@ func TestModemReconnectsByItself(t *testing.T) {
 // back as code 2, the right one as the station's address.
 func TestLoopJoin(t *testing.T) {
 	eachProfile(t, func(t *testing.T, p sim.Profile) {
-		var log syncBuffer
+		var log e2etest.SyncBuffer
 		s := start(t, serverOpts{profile: p, machine: fsm.Config{SetupAP: "espgate-test", SetupPassword: "setup-secret"},
 			simCfg: func(c *sim.Config) { c.Joined = false }, logw: &log})
 		join := func(pass string) loop.JoinResult {
@@ -172,7 +173,7 @@ func TestLoopJoin(t *testing.T) {
 			t.Fatal("Join took a line end")
 		}
 		// The trace log has every line sent, but no password.
-		out := log.text()
+		out := log.String()
 		for _, secret := range []string{"setup-secret", "wrong-password", sim.DefaultPassword} {
 			if strings.Contains(out, secret) {
 				t.Errorf("the log shows a password (%s)", secret)
@@ -182,11 +183,4 @@ func TestLoopJoin(t *testing.T) {
 			t.Error("the trace log lacks the Wi-Fi commands")
 		}
 	})
-}
-
-// text returns everything logged so far.
-func (s *syncBuffer) text() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -399,8 +399,8 @@ func TestUpstreamFailures(t *testing.T) {
 	e2etest.EachProfile(t, func(t *testing.T, p sim.Profile) {
 		for _, tc := range cases {
 			t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
-				var logs logBuffer
-				env := e2etest.Start(t, p, &espgate.Server{Upstream: tc.upstream, Logger: logs.logger(),
+				var logs e2etest.SyncBuffer
+				env := e2etest.Start(t, p, &espgate.Server{Upstream: tc.upstream, Logger: warnLogger(&logs),
 					Proxy: proxy.Options{ResponseTimeout: 300 * time.Millisecond}})
 				code, body := e2etest.Get(t, env.Client(t), env.URL+"some/page?x=1")
 				if code != tc.want || !strings.Contains(body, tc.says) || len(body) > 100 {
@@ -437,8 +437,8 @@ func TestUpstreamDiesMidBody(t *testing.T) {
 	e2etest.EachProfile(t, func(t *testing.T, p sim.Profile) {
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				var logs logBuffer
-				env := e2etest.Start(t, p, &espgate.Server{Upstream: tc.upstream, Logger: logs.logger()})
+				var logs e2etest.SyncBuffer
+				env := e2etest.Start(t, p, &espgate.Server{Upstream: tc.upstream, Logger: warnLogger(&logs)})
 				req, _ := http.NewRequest("GET", env.URL+"file", nil)
 				if tc.accept != "" {
 					req.Header.Set("Accept-Encoding", tc.accept)

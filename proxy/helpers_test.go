@@ -99,26 +99,9 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// logBuffer collects log lines from the server and the proxy.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *zerolog.Logger {
-	z := zerolog.New(l).Level(zerolog.WarnLevel)
+// warnLogger logs warnings and errors to w.
+func warnLogger(w io.Writer) *zerolog.Logger {
+	z := zerolog.New(w).Level(zerolog.WarnLevel)
 	return &z
 }
 

@@ -236,25 +236,6 @@ func TestUnsendableCredentialsRefused(t *testing.T) {
 	}
 }
 
-// syncBuffer is a buffer safe for the logger, the emulator's trace and its
-// diagnostics to write at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestPasswordNeverLogged runs a server that joins a network at the most
 // verbose log level, with the emulator's serial trace and diagnostics
 // written to the same place, through busy replies and a modem reset (so
@@ -262,7 +243,7 @@ func (s *syncBuffer) String() string {
 func TestPasswordNeverLogged(t *testing.T) {
 	e2etest.EachProfile(t, func(t *testing.T, p sim.Profile) {
 		const ssid, pw = "net", `s3cr"t,pa\ss`
-		var out syncBuffer
+		var out e2etest.SyncBuffer
 		log := zerolog.New(&out).Level(zerolog.TraceLevel)
 		env := e2etest.Start(t, p, &espgate.Server{
 			Routes: newApp().routes(), SSID: ssid, Password: pw, Logger: &log,

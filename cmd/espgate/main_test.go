@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,30 +20,12 @@ import (
 	"github.com/espgate/espgate/internal/e2etest"
 )
 
-// syncBuffer is an io.Writer safe for the loop and the test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // runGateway runs the binary's gateway on the emulator with args (after
 // a loopback listener, an unpaced line and warn-level logs) until the test
 // ends, then checks the emulator saw no protocol violation.
-func runGateway(t *testing.T, args ...string) (g *gateway, stdout, stderr *syncBuffer) {
+func runGateway(t *testing.T, args ...string) (g *gateway, stdout, stderr *e2etest.SyncBuffer) {
 	t.Helper()
-	stdout, stderr = new(syncBuffer), new(syncBuffer)
+	stdout, stderr = new(e2etest.SyncBuffer), new(e2etest.SyncBuffer)
 	f, err := parseServe(append([]string{"--listen", "127.0.0.1:0", "--unpaced", "--log-level", "warn"}, args...), stderr)
 	if err != nil {
 		t.Fatal(err)

@@ -70,14 +70,14 @@ func needQEMU(t *testing.T) string {
 type running struct {
 	cmd    *exec.Cmd
 	url    string
-	output *syncBuffer
+	output *e2etest.SyncBuffer
 	done   chan error
 }
 
 // start runs argv, serving the demo through its embedded emulator.
 func start(t *testing.T, argv ...string) *running {
 	t.Helper()
-	r := &running{cmd: exec.Command(argv[0], argv[1:]...), output: &syncBuffer{}, done: make(chan error, 1)}
+	r := &running{cmd: exec.Command(argv[0], argv[1:]...), output: &e2etest.SyncBuffer{}, done: make(chan error, 1)}
 	stdout, err := r.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

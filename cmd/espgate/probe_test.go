@@ -8,13 +8,14 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/espgate/espgate/internal/e2etest"
 	"github.com/espgate/espgate/sim"
 )
 
 // probe runs `espgate probe` with args and returns its exit code and output.
 func probe(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
-	var stdout, stderr syncBuffer
+	var stdout, stderr e2etest.SyncBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	code := probeMain(ctx, args, &stdout, &stderr)

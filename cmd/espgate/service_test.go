@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/espgate/espgate/internal/e2etest"
 )
 
 // readUnit parses a systemd unit file into section.key -> values, in order.
@@ -121,7 +123,7 @@ func TestServiceUnit(t *testing.T) {
 		}
 	}
 	t.Setenv("ESPGATE_WIFI_PASSWORD", env["ESPGATE_WIFI_PASSWORD"])
-	var stderr syncBuffer
+	var stderr e2etest.SyncBuffer
 	f, err := parseServe(expanded, &stderr)
 	if err != nil {
 		t.Fatalf("espgate %q: %v", expanded, err)

@@ -20,7 +20,7 @@ func TestTraceFile(t *testing.T) {
 		t.Run(profile, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "trace.txt")
 			const pw = "s3cret,pass\"word"
-			var stdout, stderr syncBuffer
+			var stdout, stderr e2etest.SyncBuffer
 			f, err := parseServe([]string{"--listen", "127.0.0.1:0", "--unpaced", "--log-level", "warn", "--profile", profile,
 				"--ssid", "home", "--password", pw, "--trace", path}, &stderr)
 			if err != nil {

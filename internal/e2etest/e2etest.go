@@ -4,6 +4,7 @@
 package e2etest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -141,4 +142,24 @@ func Get(t testing.TB, c *http.Client, url string) (int, string) {
 		t.Fatalf("GET %s: body: %v", url, err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// SyncBuffer is a bytes.Buffer that a server's logger, an emulator's trace
+// and the test may write and read at once.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// String returns what has been written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
