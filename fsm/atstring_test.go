@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestAppendEscaped(t *testing.T) {
@@ -64,16 +63,7 @@ func TestCheckATString(t *testing.T) {
 // characters: the join can fail, no command can be injected.
 func TestJoinNeverCarriesALineEnd(t *testing.T) {
 	tm := newTestModem(t, GenESPAT, Config{SSID: "net", Password: "x\"\r\nAT+RESTORE\r\n"})
-	tm.advanceToDeadline()
-	tm.wantWrite("probe", "AT\r\n")
-	tm.says("\r\nOK\r\n")
-	tm.wantWrite("reset", "AT+RST\r\n")
-	tm.says("\r\nOK\r\n\r\nready\r\n")
-	tm.advance(100 * time.Millisecond)
-	tm.wantWrite("echo", "ATE0\r\n")
-	tm.says("\r\nOK\r\n")
-	tm.wantWrite("version", "AT+GMR\r\n")
-	tm.says("AT version:2.2.0.0(b097cdf - ESP8266 - Jun 17 2021 12:57:45)\r\n\r\nOK\r\n")
+	tm.bootToVersion()
 	tm.wantWrite("mode", "AT+CWMODE=1\r\n")
 	tm.says("\r\nOK\r\n")
 	tm.wantWrite("join", `AT+CWJAP="net","x\"AT+RESTORE"`+"\r\n")

@@ -276,16 +276,7 @@ func TestBringUp(t *testing.T) {
 
 func TestBringUpJoinsWithEscapedCredentials(t *testing.T) {
 	tm := newTestModem(t, GenNonOS, Config{SSID: `ab,c`, Password: `0123456789"\`})
-	tm.advanceToDeadline()
-	tm.wantWrite("probe", "AT\r\n")
-	tm.says("\r\nOK\r\n")
-	tm.wantWrite("reset", "AT+RST\r\n")
-	tm.says("\r\nOK\r\n\r\nready\r\n")
-	tm.advance(100 * time.Millisecond)
-	tm.wantWrite("echo", "ATE0\r\n")
-	tm.says("\r\nOK\r\n")
-	tm.wantWrite("version", "AT+GMR\r\n")
-	tm.says("AT version:1.7.4.0(May 11 2020 19:13:04)\r\n\r\nOK\r\n")
+	tm.bootToVersion()
 	tm.wantWrite("mode", "AT+CWMODE_CUR=1\r\n")
 	tm.says("\r\nOK\r\n")
 	tm.wantWrite("join", `AT+CWJAP_CUR="ab\,c","0123456789\"\\"`+"\r\n")
