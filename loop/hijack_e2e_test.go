@@ -6,13 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/websocket"
 
 	"github.com/espgate/espgate/handlers"
+	"github.com/espgate/espgate/internal/e2etest"
 	"github.com/espgate/espgate/sim"
 )
 
@@ -39,18 +39,7 @@ func TestWebSocketOverTheModem(t *testing.T) {
 			t.Fatal(err)
 		}
 		ws.SetDeadline(time.Now().Add(10 * time.Second))
-		for i, msg := range []string{"hello", strings.Repeat("x", 5000), "bye"} {
-			if err := websocket.Message.Send(ws, msg); err != nil {
-				t.Fatalf("send %d: %v", i, err)
-			}
-			var got string
-			if err := websocket.Message.Receive(ws, &got); err != nil {
-				t.Fatalf("receive %d: %v", i, err)
-			}
-			if got != "echo: "+msg {
-				t.Fatalf("message %d: got %d bytes, want %d", i, len(got), len(msg)+6)
-			}
-		}
+		e2etest.WebSocketEcho(t, ws)
 		ws.Close()
 		// The server serves ordinary requests again on a fresh link.
 		if code, _ := get(t, newClient(), s.url("/nothing")); code != 404 {

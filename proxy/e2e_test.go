@@ -357,18 +357,7 @@ func TestWebSocketThroughTheProxy(t *testing.T) {
 		}
 		defer ws.Close()
 		ws.SetDeadline(time.Now().Add(15 * time.Second))
-		for i, msg := range []string{"hello", strings.Repeat("x", 5000), "bye"} {
-			if err := websocket.Message.Send(ws, msg); err != nil {
-				t.Fatalf("send %d: %v", i, err)
-			}
-			var got string
-			if err := websocket.Message.Receive(ws, &got); err != nil {
-				t.Fatalf("receive %d: %v", i, err)
-			}
-			if got != "echo: "+msg {
-				t.Fatalf("message %d: got %d bytes, want %d", i, len(got), len(msg)+6)
-			}
-		}
+		e2etest.WebSocketEcho(t, ws)
 	})
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/net/websocket"
 
 	"github.com/espgate/espgate"
 	"github.com/espgate/espgate/sim"
@@ -162,4 +163,22 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// WebSocketEcho sends three text messages over ws (one of 5,000 bytes) and
+// wants each back prefixed with "echo: "; anything else fails the test.
+func WebSocketEcho(t testing.TB, ws *websocket.Conn) {
+	t.Helper()
+	for i, msg := range []string{"hello", strings.Repeat("x", 5000), "bye"} {
+		if err := websocket.Message.Send(ws, msg); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		var got string
+		if err := websocket.Message.Receive(ws, &got); err != nil {
+			t.Fatalf("receive %d: %v", i, err)
+		}
+		if got != "echo: "+msg {
+			t.Fatalf("message %d: got %d bytes, want %d", i, len(got), len(msg)+6)
+		}
+	}
 }
