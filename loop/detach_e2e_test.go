@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/espgate/espgate/handlers"
+	"github.com/espgate/espgate/internal/e2etest"
 	"github.com/espgate/espgate/sim"
 )
 
@@ -43,12 +44,12 @@ func TestDetachedNativeHandler(t *testing.T) {
 
 	slow := make(chan string, 1)
 	go func() {
-		_, body := get(t, newClient(), s.url("/slow/abc"))
+		_, body := e2etest.Get(t, newClient(), s.url("/slow/abc"))
 		slow <- string(body)
 	}()
 	c := newClient()
 	for range 3 { // served while /slow waits
-		if code, body := get(t, c, s.url("/quick")); code != 200 || string(body) != "quick" {
+		if code, body := e2etest.Get(t, c, s.url("/quick")); code != 200 || body != "quick" {
 			t.Fatalf("quick: %d %q", code, body)
 		}
 	}

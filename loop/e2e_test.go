@@ -19,6 +19,7 @@ import (
 
 	"github.com/espgate/espgate/fsm"
 	"github.com/espgate/espgate/handlers"
+	"github.com/espgate/espgate/internal/e2etest"
 	"github.com/espgate/espgate/loop"
 	"github.com/espgate/espgate/port"
 	"github.com/espgate/espgate/sim"
@@ -181,20 +182,6 @@ func newClient() *http.Client {
 	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 1, DisableCompression: true}}
 }
 
-func get(t *testing.T, c *http.Client, url string) (int, []byte) {
-	t.Helper()
-	resp, err := c.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: reading body: %v", url, err)
-	}
-	return resp.StatusCode, b
-}
-
 func eachProfile(t *testing.T, f func(t *testing.T, p sim.Profile)) {
 	for _, p := range profiles {
 		t.Run(string(p), func(t *testing.T) { f(t, p) })
@@ -219,11 +206,11 @@ func TestGetThroughEmulator(t *testing.T) {
 	eachLine(t, func(t *testing.T, o serverOpts) {
 		s := start(t, o)
 		c := newClient()
-		code, body := get(t, c, s.url("/hello"))
-		if code != 200 || string(body) != "hello\n" {
+		code, body := e2etest.Get(t, c, s.url("/hello"))
+		if code != 200 || body != "hello\n" {
 			t.Fatalf("got %d %q", code, body)
 		}
-		code, _ = get(t, c, s.url("/nope"))
+		code, _ = e2etest.Get(t, c, s.url("/nope"))
 		if code != 404 {
 			t.Fatalf("got %d for /nope", code)
 		}
@@ -234,8 +221,8 @@ func TestLargeResponseByteExact(t *testing.T) {
 	eachLine(t, func(t *testing.T, o serverOpts) {
 		s := start(t, o)
 		for _, path := range []string{"/bytes?n=204800", "/stream?n=204800"} {
-			code, body := get(t, newClient(), s.url(path))
-			if code != 200 || sha256.Sum256(body) != sha256.Sum256(patternCached(204800)) {
+			code, body := e2etest.Get(t, newClient(), s.url(path))
+			if code != 200 || sha256.Sum256([]byte(body)) != sha256.Sum256(patternCached(204800)) {
 				t.Fatalf("%s: status %d, %d bytes, sha256 mismatch", path, code, len(body))
 			}
 		}
@@ -324,7 +311,7 @@ func TestClientVanishingLeavesOthersIntact(t *testing.T) {
 	eachLine(t, func(t *testing.T, o serverOpts) {
 		s := start(t, o)
 		c := newClient()
-		if code, _ := get(t, c, s.url("/hello")); code != 200 { // connected first
+		if code, _ := e2etest.Get(t, c, s.url("/hello")); code != 200 { // connected first
 			t.Fatal(code)
 		}
 		quitter, err := net.Dial("tcp", s.addr)
@@ -342,8 +329,8 @@ func TestClientVanishingLeavesOthersIntact(t *testing.T) {
 		}()
 		for i := range 8 {
 			n := 20000 + i
-			code, body := get(t, c, s.url(fmt.Sprintf("/bytes?n=%d", n)))
-			if code != 200 || !bytes.Equal(body, patternCached(n)) {
+			code, body := e2etest.Get(t, c, s.url(fmt.Sprintf("/bytes?n=%d", n)))
+			if code != 200 || body != string(patternCached(n)) {
 				t.Fatalf("request %d: %d, %d bytes", i, code, len(body))
 			}
 		}
@@ -355,7 +342,7 @@ func TestRecoversFromModemReset(t *testing.T) {
 	eachLine(t, func(t *testing.T, o serverOpts) {
 		s := start(t, o)
 		c := newClient()
-		if code, _ := get(t, c, s.url("/hello")); code != 200 {
+		if code, _ := e2etest.Get(t, c, s.url("/hello")); code != 200 {
 			t.Fatal(code)
 		}
 		// A reset in the middle of a large response: that client sees its
@@ -399,10 +386,10 @@ func TestRecoversFromModemReset(t *testing.T) {
 func TestHandlerPanicIs500(t *testing.T) {
 	s := start(t, serverOpts{profile: sim.NonOS})
 	c := newClient()
-	if code, _ := get(t, c, s.url("/panic")); code != 500 {
+	if code, _ := e2etest.Get(t, c, s.url("/panic")); code != 500 {
 		t.Fatalf("got %d", code)
 	}
-	if code, _ := get(t, c, s.url("/hello")); code != 200 {
+	if code, _ := e2etest.Get(t, c, s.url("/hello")); code != 200 {
 		t.Fatalf("after panic: %d", code)
 	}
 }

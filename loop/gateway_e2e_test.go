@@ -19,6 +19,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/espgate/espgate/handlers"
+	"github.com/espgate/espgate/internal/e2etest"
 	"github.com/espgate/espgate/sim"
 )
 
@@ -48,7 +49,7 @@ func TestServeMuxAppThroughTheModem(t *testing.T) {
 	eachProfile(t, func(t *testing.T, p sim.Profile) {
 		s := start(t, serverOpts{profile: p, handler: handlers.Gateway(stdlibApp())})
 		c := newClient()
-		if code, body := get(t, c, s.url("/items/42")); code != 200 || string(body) != "{\"id\":\"42\"}\n" {
+		if code, body := e2etest.Get(t, c, s.url("/items/42")); code != 200 || body != "{\"id\":\"42\"}\n" {
 			t.Fatalf("GET /items/42: %d %q", code, body)
 		}
 		resp, err := c.Post(s.url("/items"), "application/json", strings.NewReader(`{"name":"lamp"}`))
@@ -60,10 +61,10 @@ func TestServeMuxAppThroughTheModem(t *testing.T) {
 		if resp.StatusCode != 201 || string(b) != "created lamp\n" {
 			t.Fatalf("POST: %d %q", resp.StatusCode, b)
 		}
-		if code, body := get(t, c, s.url("/static/css/site.css")); code != 200 || string(body) != "file css/site.css" {
+		if code, body := e2etest.Get(t, c, s.url("/static/css/site.css")); code != 200 || body != "file css/site.css" {
 			t.Fatalf("static: %d %q", code, body)
 		}
-		if code, _ := get(t, c, s.url("/nothing")); code != 404 {
+		if code, _ := e2etest.Get(t, c, s.url("/nothing")); code != 404 {
 			t.Fatalf("404: %d", code)
 		}
 		req, _ := http.NewRequest("DELETE", s.url("/items/1"), nil)
@@ -93,7 +94,7 @@ func TestChiAppThroughTheModem(t *testing.T) {
 	eachProfile(t, func(t *testing.T, p sim.Profile) {
 		s := start(t, serverOpts{profile: p, handler: handlers.Gateway(r)})
 		c := newClient()
-		if code, body := get(t, c, s.url("/users/ada")); code != 200 || string(body) != "hello ada" {
+		if code, body := e2etest.Get(t, c, s.url("/users/ada")); code != 200 || body != "hello ada" {
 			t.Fatalf("chi GET: %d %q", code, body)
 		}
 		req, _ := http.NewRequest("PUT", s.url("/api/v1/thing"), strings.NewReader("12345"))
@@ -240,14 +241,14 @@ func TestGatewayStreamingAndCancel(t *testing.T) {
 		var slowErr error
 		go func() {
 			defer wg.Done()
-			code, body := get(t, newClient(), s.url("/slow"))
-			if code != 200 || sha256.Sum256(body) != sha256.Sum256(big) {
+			code, body := e2etest.Get(t, newClient(), s.url("/slow"))
+			if code != 200 || sha256.Sum256([]byte(body)) != sha256.Sum256(big) {
 				slowErr = fmt.Errorf("slow: %d, %d bytes, sha256 mismatch", code, len(body))
 			}
 		}()
 		c := newClient()
 		for range 10 {
-			if code, body := get(t, c, s.url("/quick")); code != 200 || string(body) != "quick" {
+			if code, body := e2etest.Get(t, c, s.url("/quick")); code != 200 || body != "quick" {
 				t.Fatalf("quick during the stream: %d %q", code, body)
 			}
 		}

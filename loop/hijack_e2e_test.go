@@ -42,7 +42,7 @@ func TestWebSocketOverTheModem(t *testing.T) {
 		e2etest.WebSocketEcho(t, ws)
 		ws.Close()
 		// The server serves ordinary requests again on a fresh link.
-		if code, _ := get(t, newClient(), s.url("/nothing")); code != 404 {
+		if code, _ := e2etest.Get(t, newClient(), s.url("/nothing")); code != 404 {
 			t.Fatalf("after the websocket: %d", code)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/espgate/espgate/handlers"
+	"github.com/espgate/espgate/internal/e2etest"
 	"github.com/espgate/espgate/sim"
 )
 
@@ -57,7 +58,7 @@ func TestStreamClosedWhenDone(t *testing.T) {
 			}
 		}
 
-		if code, body := get(t, newClient(), s.url("/file")); code != 200 || len(body) != 64<<10 {
+		if code, body := e2etest.Get(t, newClient(), s.url("/file")); code != 200 || len(body) != 64<<10 {
 			t.Fatalf("GET /file: %d, %d bytes", code, len(body))
 		}
 		waitCloses(1)
@@ -73,7 +74,7 @@ func TestStreamClosedWhenDone(t *testing.T) {
 		conn.Close() // mid-body
 		waitCloses(2)
 
-		if code, _ := get(t, newClient(), s.url("/panic")); code != 500 {
+		if code, _ := e2etest.Get(t, newClient(), s.url("/panic")); code != 500 {
 			t.Fatalf("GET /panic: %d, want 500", code)
 		}
 		waitCloses(3)

@@ -90,7 +90,7 @@ func TestRejoinAfterOutage(t *testing.T) {
 		notes := newNoteLog()
 		s := start(t, rejoinOpts(p, notes))
 		c := newClient()
-		if code, body := get(t, c, s.url("/hello")); code != 200 || string(body) != "hello\n" {
+		if code, body := e2etest.Get(t, c, s.url("/hello")); code != 200 || body != "hello\n" {
 			t.Fatalf("before: %d %q", code, body)
 		}
 		c.CloseIdleConnections()
@@ -114,7 +114,7 @@ func TestRejoinAfterOutage(t *testing.T) {
 				break
 			}
 		}
-		if code, body := get(t, c, s.url("/hello")); code != 200 || string(body) != "hello\n" {
+		if code, body := e2etest.Get(t, c, s.url("/hello")); code != 200 || body != "hello\n" {
 			t.Fatalf("after: %d %q", code, body)
 		}
 	})
@@ -137,7 +137,7 @@ func TestModemReconnectsByItself(t *testing.T) {
 		if tries != 0 {
 			t.Fatalf("the host sent AT+CWJAP %d times", tries)
 		}
-		if code, _ := get(t, newClient(), s.url("/hello")); code != 200 {
+		if code, _ := e2etest.Get(t, newClient(), s.url("/hello")); code != 200 {
 			t.Fatalf("after: %d", code)
 		}
 	})
